@@ -1,0 +1,209 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Tenant is a directory: principals and subscriptions belong to one.
+type Tenant struct {
+	ID          string // GUID
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Subscription is the root of an ARM resource hierarchy.
+type Subscription struct {
+	ID          string // GUID
+	TenantID    string
+	DisplayName string
+	State       string // "Enabled"
+	CreatedAt   time.Time
+}
+
+// ResourceGroup groups resources within a subscription.
+type ResourceGroup struct {
+	SubscriptionID string
+	Name           string // as created; looked up case-insensitively
+	Location       string
+	Tags           map[string]string
+	CreatedAt      time.Time
+}
+
+// Resource is any ARM resource Signet tracks (VMs, hybrid machines, sites,
+// vaults, storage accounts, user-assigned identities).
+type Resource struct {
+	ID             string // full ARM id as created, e.g. /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1
+	SubscriptionID string
+	ResourceGroup  string
+	Type           string // e.g. Microsoft.Compute/virtualMachines
+	Name           string
+	Location       string
+	Tags           map[string]string
+	// Properties is the resource's type-specific JSON properties object.
+	Properties json.RawMessage
+	// SystemAssignedPrincipalID is the object id of the resource's
+	// system-assigned identity, or "" when it has none.
+	SystemAssignedPrincipalID string
+	CreatedAt                 time.Time
+	CreatedBy                 string
+	UpdatedAt                 time.Time
+	UpdatedBy                 string
+}
+
+// PrincipalKind says what sort of principal a Principal is.
+type PrincipalKind string
+
+const (
+	KindServicePrincipal PrincipalKind = "ServicePrincipal" // an app registration
+	KindSystemAssigned   PrincipalKind = "SystemAssigned"   // system-assigned managed identity
+	KindUserAssigned     PrincipalKind = "UserAssigned"     // user-assigned managed identity
+)
+
+// Principal is something that can sign in: a service principal or a managed
+// identity. Managed identities are service principals of their own kind.
+type Principal struct {
+	ObjectID    string // principal (object) id, GUID
+	ClientID    string // application (client) id, GUID
+	TenantID    string
+	Kind        PrincipalKind
+	DisplayName string
+	// ResourceID is the ARM resource id tokens carry as xms_mirid: the host
+	// resource for a system-assigned identity, the identity's own resource for
+	// a user-assigned one; "" for plain service principals.
+	ResourceID string
+	Enabled    bool
+	CreatedAt  time.Time
+}
+
+// CredentialKind says how a credential proves possession.
+type CredentialKind string
+
+const (
+	CredentialSecret      CredentialKind = "secret"
+	CredentialCertificate CredentialKind = "certificate"
+)
+
+// Credential is a secret (stored only as a hash) or a certificate registered
+// for a principal.
+type Credential struct {
+	ID          string // GUID
+	PrincipalID string // object id
+	Kind        CredentialKind
+	// SecretHash is the hash of a client secret (see the directory package for
+	// the scheme); nil for certificates.
+	SecretHash []byte
+	// Hint is a short, non-secret prefix of a client secret shown to operators.
+	Hint string
+	// CertificateDER is the certificate (certificates only).
+	CertificateDER []byte
+	// ThumbprintSHA256 is SHA-256 over CertificateDER (certificates only).
+	ThumbprintSHA256 []byte
+	NotBefore        time.Time
+	NotAfter         time.Time
+	CreatedAt        time.Time
+}
+
+// Permission is one block of a role definition.
+type Permission struct {
+	Actions        []string `json:"actions"`
+	NotActions     []string `json:"notActions"`
+	DataActions    []string `json:"dataActions"`
+	NotDataActions []string `json:"notDataActions"`
+}
+
+// RoleDefinition is a named set of permissions.
+type RoleDefinition struct {
+	ID               string // GUID (the ARM name)
+	RoleName         string
+	Description      string
+	RoleType         string // "BuiltInRole" or "CustomRole"
+	AssignableScopes []string
+	Permissions      []Permission
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// RoleAssignment grants a role to a principal at a scope and everything below it.
+type RoleAssignment struct {
+	ID               string // GUID (the ARM name)
+	Scope            string // "/", "/subscriptions/s", ".../resourceGroups/rg", a resource id, or a child scope below one
+	RoleDefinitionID string // GUID
+	PrincipalID      string // object id
+	PrincipalType    string // "ServicePrincipal", "User", "Group", ...
+	Description      string
+	CreatedAt        time.Time
+	CreatedBy        string
+}
+
+// RoleAssignmentFilter narrows ListRoleAssignments. Empty fields match all.
+type RoleAssignmentFilter struct {
+	PrincipalID string
+	// AtScope matches assignments whose scope is exactly this (case-insensitive).
+	AtScope string
+	// UnderScope matches assignments at this scope or below it.
+	UnderScope string
+	// AboveScope matches assignments at this scope or any ancestor of it (what
+	// applies to the scope).
+	AboveScope string
+}
+
+// SigningKey is one token-signing key. Its life: published in the JWKS from
+// PublishAt, signs from ActiveAt until a newer key becomes active, stays
+// published until UnpublishAt (after every token it signed has expired).
+type SigningKey struct {
+	KID string
+	// PrivateKeySealed is the PKCS#8 private key encrypted under the master key.
+	PrivateKeySealed []byte
+	// PublicKeyDER is the PKIX public key.
+	PublicKeyDER []byte
+	// CertificateDER is a self-signed certificate over the key, for x5t/x5c.
+	CertificateDER []byte
+	PublishAt      time.Time
+	ActiveAt       time.Time
+	// RetiredAt is when the key stopped signing (zero while it may still sign).
+	RetiredAt   time.Time
+	UnpublishAt time.Time // zero: no end set yet
+	CreatedAt   time.Time
+}
+
+// SignIn is one token request, granted or refused.
+type SignIn struct {
+	ID             string // GUID
+	Time           time.Time
+	TenantID       string
+	PrincipalID    string // object id, "" if unknown
+	ClientID       string // as presented
+	Resource       string // as requested
+	Result         string // "success" or "failure"
+	ErrorCode      string // AADSTS-style code for failures, "" on success
+	Reason         string // human-readable reason
+	CallerAddress  string
+	CredentialType string // "clientSecret", "clientAssertion", "managedIdentity", ...
+	TokenID        string // uti of the token issued, "" on failure
+}
+
+// Activity is one control-plane write.
+type Activity struct {
+	ID            string // GUID
+	Time          time.Time
+	TenantID      string
+	CallerID      string // object id of the caller
+	Operation     string // e.g. Microsoft.Compute/virtualMachines/write
+	ResourceID    string
+	Result        string // "success" or "failure"
+	Status        int    // HTTP status returned
+	Message       string
+	CallerAddress string
+}
+
+// AuditFilter narrows ListSignIns and ListActivity. Zero fields match all.
+// Results are ordered newest first.
+type AuditFilter struct {
+	TenantID    string
+	PrincipalID string // sign-ins: PrincipalID; activity: CallerID
+	Since       time.Time
+	Until       time.Time
+	Result      string
+	Limit       int // 0: backend default (1000)
+}
