@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/signet-platform/signet/internal/server"
+)
+
+// defaultDevDataDir is where `signet dev` keeps its state unless told otherwise.
+func defaultDevDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".signet", "dev")
+	}
+	return ".signet-dev"
+}
+
+func runServer(ctx context.Context, mode string, args []string) int {
+	started := time.Now()
+	fs := flag.NewFlagSet("signet "+mode, flag.ContinueOnError)
+	cfg := server.Config{Dev: mode == "dev"}
+	defaultDir := ""
+	if cfg.Dev {
+		defaultDir = defaultDevDataDir()
+	}
+	fs.StringVar(&cfg.DataDir, "data-dir", defaultDir, "directory for the embedded store and local state")
+	fs.StringVar(&cfg.StoreDSN, "store", "", "store DSN: empty for SQLite in the data dir, or postgres://…")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 master key (default in dev: <data-dir>/master.key)")
+	fs.StringVar(&cfg.STSAddr, "login-addr", "127.0.0.1:8443", "listen address of the token service (login)")
+	fs.StringVar(&cfg.ARMAddr, "management-addr", "127.0.0.1:8444", "listen address of the control plane (management)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serving certificate (PEM); dev mode makes its own")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "serving key (PEM)")
+	hosts := fs.String("public-hosts", "127.0.0.1,localhost", "comma-separated host names clients use; the first is canonical")
+	fs.DurationVar(&cfg.ManagedIdentityTokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
+	fs.DurationVar(&cfg.ServicePrincipalTokenLifetime, "sp-token-lifetime", time.Hour, "lifetime of service principal tokens")
+	fs.DurationVar(&cfg.KeyLead, "key-lead", time.Hour, "how long a new signing key is published before it signs")
+	fs.DurationVar(&cfg.KeyRotationPeriod, "key-rotation-period", 30*24*time.Hour, "automatic signing-key rotation period (0 disables)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.PublicHosts = strings.Split(*hosts, ",")
+	cfg.MasterKey = os.Getenv("SIGNET_MASTER_KEY")
+	if *logFormat == "json" {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	} else {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+
+	r, err := server.Start(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "signet: %v\n", err)
+		return 1
+	}
+	defer r.Close()
+	fmt.Fprintf(os.Stdout, "Signet %s is ready (%s)\n", mode, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(os.Stdout, "  login (token service):     %s\n", r.STSURL)
+	fmt.Fprintf(os.Stdout, "  management (control plane): %s\n", r.ARMURL)
+	if r.Dev != nil {
+		fmt.Fprintf(os.Stdout, "  tenant:       %s\n", r.Dev.TenantID)
+		fmt.Fprintf(os.Stdout, "  subscription: %s\n", r.Dev.SubscriptionID)
+		fmt.Fprintf(os.Stdout, "  CA bundle:    %s\n", r.CAFile)
+		fmt.Fprintf(os.Stdout, "  environment:  . %s\n", r.EnvFile)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-r.Err():
+		fmt.Fprintf(os.Stderr, "signet: %v\n", err)
+		return 1
+	}
+	if err := r.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "signet: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}

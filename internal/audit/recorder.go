@@ -1,0 +1,230 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// ErrClosed is returned for records offered after Close.
+var ErrClosed = errors.New("audit: recorder closed")
+
+const (
+	// queueSize bounds how many records may wait for the writer before
+	// callers block.
+	queueSize = 4096
+	// maxBatch bounds one transaction, so one commit never holds the write
+	// lock for long and a failure touches a bounded number of callers.
+	maxBatch = 1024
+	// writeTimeout bounds one commit; waiters get its error when it passes.
+	writeTimeout = 30 * time.Second
+)
+
+// request is one record waiting to be committed. Exactly one of signIn and
+// activity is set. done has room for one result so the writer never blocks
+// on a caller that stopped waiting.
+type request struct {
+	signIn   *store.SignIn
+	activity *store.Activity
+	done     chan error
+}
+
+// Recorder commits audit records with group commit. Build it with
+// NewRecorder; it is safe for concurrent use.
+type Recorder struct {
+	st     store.Store
+	logger *slog.Logger
+	now    func() time.Time
+
+	queue chan *request
+
+	// mu makes enqueueing and closing mutually exclusive: senders hold it
+	// shared while they send, Close holds it exclusively to set closed, so
+	// no record can slip into the queue after the writer's final drain.
+	mu     sync.RWMutex
+	closed bool
+
+	stop     chan struct{} // closed by Close: drain and exit
+	finished chan struct{} // closed by the writer when it has exited
+	once     sync.Once
+}
+
+// NewRecorder starts a recorder writing to st. Call Close to flush and stop it.
+func NewRecorder(st store.Store, logger *slog.Logger) *Recorder {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	r := &Recorder{
+		st:       st,
+		logger:   logger,
+		now:      time.Now,
+		queue:    make(chan *request, queueSize),
+		stop:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}
+	go r.run()
+	return r
+}
+
+// SignIn records a token request and returns once it is committed. It fills
+// in ID and Time when they are empty. If ctx ends first it returns ctx's
+// error; the record may still be committed later, but it was not
+// acknowledged.
+func (r *Recorder) SignIn(ctx context.Context, rec store.SignIn) error {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.now().UTC()
+	}
+	return r.submit(ctx, &request{signIn: &rec, done: make(chan error, 1)})
+}
+
+// Activity records a control-plane write and returns once it is committed,
+// with the same rules as SignIn.
+func (r *Recorder) Activity(ctx context.Context, rec store.Activity) error {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.now().UTC()
+	}
+	return r.submit(ctx, &request{activity: &rec, done: make(chan error, 1)})
+}
+
+func (r *Recorder) submit(ctx context.Context, req *request) error {
+	if err := r.enqueue(ctx, req); err != nil {
+		return err
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("audit: waiting for commit: %w", context.Cause(ctx))
+	}
+}
+
+func (r *Recorder) enqueue(ctx context.Context, req *request) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return ErrClosed
+	}
+	// The writer keeps draining until closed is set, and Close cannot set it
+	// while we hold the read lock, so this send always makes progress.
+	select {
+	case r.queue <- req:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("audit: queue full: %w", context.Cause(ctx))
+	}
+}
+
+// Close stops accepting records, commits every record already queued, waits
+// for the writer to finish and returns. It is safe to call more than once.
+func (r *Recorder) Close() error {
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
+		close(r.stop)
+	})
+	<-r.finished
+	return nil
+}
+
+// run is the single writer.
+func (r *Recorder) run() {
+	defer close(r.finished)
+	batch := make([]*request, 0, maxBatch)
+	for {
+		select {
+		case req := <-r.queue:
+			batch = r.fill(append(batch[:0], req))
+			r.commit(batch)
+		case <-r.stop:
+			// closed is set, so nothing new arrives: commit what is left.
+			for len(r.queue) > 0 {
+				batch = r.fill(batch[:0])
+				r.commit(batch)
+			}
+			return
+		}
+	}
+}
+
+// fill takes whatever is already queued, up to maxBatch, without waiting:
+// batches grow exactly as fast as callers outrun the commits.
+func (r *Recorder) fill(batch []*request) []*request {
+	for len(batch) < maxBatch {
+		select {
+		case req := <-r.queue:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes batch in one transaction and wakes every waiter with the
+// result. When a multi-record batch fails, each record is retried on its
+// own so one bad record (say a duplicate ID) cannot fail its neighbours.
+func (r *Recorder) commit(batch []*request) {
+	if len(batch) == 0 {
+		return
+	}
+	err := r.write(batch)
+	if err != nil && len(batch) > 1 {
+		r.logger.Warn("audit batch failed; retrying records one by one",
+			slog.Int("records", len(batch)), slog.String("cause", err.Error()))
+		for _, req := range batch {
+			req.done <- r.write([]*request{req})
+		}
+		return
+	}
+	if err != nil {
+		r.logger.Error("audit record not committed", slog.String("cause", err.Error()))
+	}
+	for _, req := range batch {
+		req.done <- err
+	}
+}
+
+func (r *Recorder) write(batch []*request) error {
+	var signIns []store.SignIn
+	var activity []store.Activity
+	for _, req := range batch {
+		if req.signIn != nil {
+			signIns = append(signIns, *req.signIn)
+		} else {
+			activity = append(activity, *req.activity)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	err := r.st.Write(ctx, func(tx store.Tx) error {
+		if len(signIns) > 0 {
+			if err := tx.AppendSignIns(signIns); err != nil {
+				return fmt.Errorf("append sign-ins: %w", err)
+			}
+		}
+		if len(activity) > 0 {
+			if err := tx.AppendActivity(activity); err != nil {
+				return fmt.Errorf("append activity: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: commit %d records: %w", len(batch), err)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is everything a Signet server process needs. cmd/signet fills it
+// from flags and the environment; Validate fills in defaults and checks it.
+type Config struct {
+	// DataDir holds the embedded store, the dev master key, the dev TLS
+	// material and the env file.
+	DataDir string
+	// StoreDSN selects the store: "" means SQLite at DataDir/signet.db;
+	// "postgres://…" selects PostgreSQL.
+	StoreDSN string
+	// MasterKeyFile is the master key's path. In dev mode it defaults to
+	// DataDir/master.key and is created on first start; in production it (or
+	// MasterKey) is required and never created.
+	MasterKeyFile string
+	// MasterKey is the base64 master key itself (from SIGNET_MASTER_KEY); it
+	// wins over MasterKeyFile.
+	MasterKey string
+
+	// Listen addresses ("127.0.0.1:0" picks a free port).
+	STSAddr string
+	ARMAddr string
+
+	// TLSCertFile and TLSKeyFile serve HTTPS in production. In dev mode a
+	// local CA under DataDir/tls issues the serving certificate.
+	TLSCertFile string
+	TLSKeyFile  string
+	// PublicHosts are the host names clients use to reach this server; the
+	// first is canonical (token issuer). Default: 127.0.0.1 and localhost.
+	PublicHosts []string
+
+	// Dev bootstraps a tenant, subscription, resource group and an admin
+	// principal, and writes DataDir/env.
+	Dev bool
+
+	ServicePrincipalTokenLifetime time.Duration
+	ManagedIdentityTokenLifetime  time.Duration
+	// KeyLead is how long a new signing key is published before it signs;
+	// KeyRotationPeriod is how old the active key may get before an automatic
+	// rotation (0 disables it).
+	KeyLead           time.Duration
+	KeyRotationPeriod time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Validate fills in defaults and reports what is missing or contradictory.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("a data dir is required (--data-dir)")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return err
+	}
+	c.DataDir = abs
+	if c.StoreDSN == "" {
+		c.StoreDSN = "sqlite:" + filepath.Join(c.DataDir, "signet.db")
+	}
+	if c.MasterKey == "" && c.MasterKeyFile == "" {
+		if !c.Dev {
+			return errors.New("a master key is required in production: --master-key-file or SIGNET_MASTER_KEY (keep it away from the data)")
+		}
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if !c.Dev && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
+		return errors.New("--tls-cert and --tls-key are required outside dev mode (Signet serves HTTPS only)")
+	}
+	if c.STSAddr == "" {
+		c.STSAddr = "127.0.0.1:8443"
+	}
+	if c.ARMAddr == "" {
+		c.ARMAddr = "127.0.0.1:8444"
+	}
+	if len(c.PublicHosts) == 0 {
+		c.PublicHosts = []string{"127.0.0.1", "localhost"}
+	}
+	if c.ServicePrincipalTokenLifetime == 0 {
+		c.ServicePrincipalTokenLifetime = time.Hour
+	}
+	if c.ManagedIdentityTokenLifetime == 0 {
+		c.ManagedIdentityTokenLifetime = 24 * time.Hour
+	}
+	if c.KeyLead == 0 {
+		c.KeyLead = time.Hour
+	}
+	if c.KeyRotationPeriod < 0 || c.ManagedIdentityTokenLifetime < 0 || c.ServicePrincipalTokenLifetime < 0 {
+		return fmt.Errorf("durations must not be negative")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}

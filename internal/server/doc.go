@@ -1,0 +1,9 @@
+// Package server is Signet's composition root: it opens the store, loads the
+// master key and signing keys, builds every server part with struct literals,
+// mounts each on its own HTTPS listener, runs the background tasks, and, for
+// `signet dev`, bootstraps a tenant, subscription, resource group and admin
+// principal and writes the env file programs and SDKs read.
+//
+// Only cmd/signet imports it. It is the one place that knows every part; the
+// parts know each other only through the small interfaces they declare.
+package server

@@ -1,0 +1,347 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/signet-platform/signet/internal/arm"
+	"github.com/signet-platform/signet/internal/audit"
+	"github.com/signet-platform/signet/internal/authz"
+	"github.com/signet-platform/signet/internal/jwt"
+	"github.com/signet-platform/signet/internal/keys"
+	"github.com/signet-platform/signet/internal/seal"
+	"github.com/signet-platform/signet/internal/store"
+	"github.com/signet-platform/signet/internal/store/sqlstore"
+	"github.com/signet-platform/signet/internal/sts"
+)
+
+// Running is a started Signet: its endpoints and the handles tests need.
+type Running struct {
+	STSURL string // canonical login URL, e.g. https://127.0.0.1:8443
+	ARMURL string // control plane URL
+	// CAFile is the dev CA certificate clients must trust; BundleFile is the
+	// system roots plus that CA (dev mode).
+	CAFile     string
+	BundleFile string
+	// Dev is the bootstrap result in dev mode (nil otherwise).
+	Dev *DevBootstrap
+	// EnvFile is DataDir/env in dev mode.
+	EnvFile string
+
+	Store store.Store
+	Keys  *keys.Manager
+
+	cancel  context.CancelFunc
+	servers []*http.Server
+	wg      sync.WaitGroup
+	closers []func() error
+	errc    chan error
+	once    sync.Once
+	logger  *slog.Logger
+}
+
+// Start builds every part and starts serving. The caller must Close it.
+func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Running{cancel: cancel, errc: make(chan error, 4), logger: log}
+	r.closers = append(r.closers, lock.Release)
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+
+	master, err := loadMasterKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, cfg.StoreDSN)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	r.Store = st
+	r.closers = append(r.closers, st.Close)
+	if err := st.Write(ctx, func(tx store.Tx) error { return authz.SeedBuiltIns(tx) }); err != nil {
+		return nil, fmt.Errorf("seeding built-in roles: %w", err)
+	}
+
+	maxLifetime := max(cfg.ManagedIdentityTokenLifetime, cfg.ServicePrincipalTokenLifetime)
+	km := &keys.Manager{
+		Store:            st,
+		Seal:             master,
+		Lead:             cfg.KeyLead,
+		Period:           cfg.KeyRotationPeriod,
+		MaxTokenLifetime: maxLifetime,
+		Now:              cfg.Now,
+		Logger:           log,
+	}
+	if err := km.Init(ctx); err != nil {
+		return nil, fmt.Errorf("loading signing keys: %w", err)
+	}
+	r.Keys = km
+
+	tlsCfg, dt, err := servingTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.CAFile, r.BundleFile = dt.CAFile, dt.BundleFile
+
+	stsLn, err := net.Listen("tcp", cfg.STSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("login listener: %w", err)
+	}
+	armLn, err := net.Listen("tcp", cfg.ARMAddr)
+	if err != nil {
+		stsLn.Close()
+		return nil, fmt.Errorf("management listener: %w", err)
+	}
+	stsURLs := publicURLs(cfg.PublicHosts, stsLn.Addr())
+	armURLs := publicURLs(cfg.PublicHosts, armLn.Addr())
+	r.STSURL, r.ARMURL = stsURLs[0], armURLs[0]
+
+	recorder := audit.NewRecorder(st, log)
+	r.closers = append(r.closers, recorder.Close)
+
+	tokenService := &sts.Server{
+		Store:                         st,
+		Signer:                        km,
+		Keys:                          km,
+		Recorder:                      recorder,
+		PublicURLs:                    stsURLs,
+		ServicePrincipalTokenLifetime: cfg.ServicePrincipalTokenLifetime,
+		ManagedIdentityTokenLifetime:  cfg.ManagedIdentityTokenLifetime,
+		Now:                           cfg.Now,
+		Logger:                        log.With("part", "sts"),
+	}
+	control := &arm.Server{
+		Store: st,
+		Verifier: &jwt.Verifier{
+			Keys:        km,
+			ValidIssuer: issuerCheck(stsURLs),
+			Audiences:   ManagementAudiences,
+			Now:         cfg.Now,
+		},
+		Authorizer: &authz.Authorizer{Store: st},
+		Activity:   recorder,
+		Keys:       keyAdmin{km},
+		Now:        cfg.Now,
+		Logger:     log.With("part", "arm"),
+	}
+
+	if cfg.Dev {
+		dev, err := bootstrapDev(ctx, st, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("dev bootstrap: %w", err)
+		}
+		r.Dev = dev
+		r.EnvFile = filepath.Join(cfg.DataDir, "env")
+		if err := writeEnvFile(r.EnvFile, envLines(r, dev)); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", r.EnvFile, err)
+		}
+	}
+
+	r.serve(stsLn, tokenService.Handler(), tlsCfg, "login")
+	r.serve(armLn, control.Handler(), tlsCfg, "management")
+	r.background(ctx, func(ctx context.Context) { km.Run(ctx) })
+	r.background(ctx, func(ctx context.Context) { pruneAssertions(ctx, st, cfg.Now, log) })
+	return r, nil
+}
+
+// ManagementAudiences are the audiences the control plane accepts, as ARM
+// does (with or without the trailing slash: the verifier normalises it).
+var ManagementAudiences = []string{"https://management.azure.com/", "https://management.core.windows.net/"}
+
+func (r *Running) serve(ln net.Listener, h http.Handler, tlsCfg *tls.Config, name string) {
+	srv := &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelDebug),
+	}
+	r.servers = append(r.servers, srv)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.errc <- fmt.Errorf("%s listener: %w", name, err)
+		}
+	}()
+}
+
+func (r *Running) background(ctx context.Context, fn func(context.Context)) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn(ctx)
+	}()
+}
+
+// Err reports a listener that failed after start.
+func (r *Running) Err() <-chan error { return r.errc }
+
+// Close stops serving, waits for background work and releases the store and
+// the data dir lock.
+func (r *Running) Close() error {
+	var errs []error
+	r.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range r.servers {
+			if err := s.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r.cancel()
+		r.wg.Wait()
+		for i := len(r.closers) - 1; i >= 0; i-- {
+			if err := r.closers[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func loadMasterKey(cfg Config) (*seal.Key, error) {
+	if cfg.MasterKey != "" {
+		k, err := seal.ParseKey([]byte(cfg.MasterKey))
+		if err != nil {
+			return nil, fmt.Errorf("SIGNET_MASTER_KEY: %w", err)
+		}
+		return k, nil
+	}
+	if cfg.Dev {
+		k, _, err := seal.LoadOrCreateFile(cfg.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		return k, nil
+	}
+	k, err := seal.LoadFile(cfg.MasterKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return k, nil
+}
+
+func servingTLS(cfg Config) (*tls.Config, devTLS, error) {
+	d := devTLS{CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}
+	if cfg.Dev && d.CertFile == "" {
+		var err error
+		if d, err = ensureDevTLS(filepath.Join(cfg.DataDir, "tls"), cfg.Now()); err != nil {
+			return nil, d, err
+		}
+	}
+	pair, err := tls.LoadX509KeyPair(d.CertFile, d.KeyFile)
+	if err != nil {
+		return nil, d, fmt.Errorf("serving certificate: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, d, nil
+}
+
+// publicURLs gives the https base URL for each public host at the port the
+// listener really got.
+func publicURLs(hosts []string, addr net.Addr) []string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, "https://"+net.JoinHostPort(h, port))
+	}
+	return out
+}
+
+// issuerCheck accepts the issuers the STS mints: {base}/{tenant}/ (v1) and
+// {base}/{tenant}/v2.0 (v2), for each of its public base URLs and any
+// tenant id shaped like a GUID. Which tenant a caller may act in is decided
+// later, against the token's tid.
+func issuerCheck(bases []string) func(string) bool {
+	return func(iss string) bool {
+		for _, b := range bases {
+			rest, ok := strings.CutPrefix(iss, b+"/")
+			if !ok {
+				continue
+			}
+			tenant, tail, _ := strings.Cut(rest, "/")
+			if isGUID(tenant) && (tail == "" || tail == "v2.0") && strings.Count(rest, "/") <= 2 {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// keyAdmin adapts the key manager to what the control plane needs.
+type keyAdmin struct{ m *keys.Manager }
+
+func (k keyAdmin) Rotate(ctx context.Context) (store.SigningKey, error) { return k.m.Rotate(ctx) }
+func (k keyAdmin) List(ctx context.Context) ([]store.SigningKey, error) {
+	var out []store.SigningKey
+	err := k.m.Store.Read(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListSigningKeys()
+		return err
+	})
+	return out, err
+}
+
+func pruneAssertions(ctx context.Context, st store.Store, now func() time.Time, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := st.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.PruneAssertions(now())
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("pruning used assertion ids", "err", err)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+// Package sqlstore is the one SQL implementation of store.Store, over
+// database/sql, for SQLite (modernc.org/sqlite, pure Go, the embedded default)
+// and PostgreSQL (pgx v5 through its database/sql driver, for several server
+// replicas sharing state).
+//
+// Queries are written once, with "?" placeholders; a small dialect struct
+// rebinds them to "$n" for PostgreSQL and maps each driver's errors to the
+// store sentinels. The only per-dialect SQL is the schema, because column types
+// differ (BLOB/BYTEA, collations): migrations/sqlite and migrations/postgres
+// carry the same versions and must stay in step.
+//
+// Concurrency: SQLite runs in WAL mode with one writer connection (writes are
+// serialized in-process and begin IMMEDIATE, so they never deadlock on lock
+// upgrades) and a pool of query_only reader connections, each Read seeing one
+// snapshot. PostgreSQL writes run SERIALIZABLE and are retried on
+// serialization failures and deadlocks (SQLSTATE 40001, 40P01), which is why
+// store.Store documents that a Write callback may run more than once; reads
+// run REPEATABLE READ, READ ONLY.
+//
+// Encoding: times are integer unix microseconds in UTC (NULL for the zero
+// time); maps and slices are JSON text; resource ids, scopes and GUIDs are
+// matched through a lower-cased key column stored beside the original.
+//
+// It must import no Signet package but store: it is a leaf below every server
+// part, and all of them reach it only through the store.Store contract.
+package sqlstore
