@@ -57,9 +57,11 @@ func (r *RemoteKeySet) PublicKey(kid string) (*rsa.PublicKey, bool) {
 	}
 	// Either the set is due for a refresh or kid is unknown. KeySet has no
 	// context, so bound the fetch here.
+	// A known key from a stale set is served at once when another caller is
+	// already fetching; an unknown kid waits for the fetch in flight.
 	ctx, cancel := context.WithTimeout(context.Background(), remoteFetchTimeout)
 	defer cancel()
-	_ = r.refresh(ctx) // on failure keep serving what we have
+	_ = r.refresh(ctx, !ok) // on failure keep serving what we have
 	pub, ok, _ = r.lookup(kid)
 	return pub, ok
 }
@@ -67,7 +69,7 @@ func (r *RemoteKeySet) PublicKey(kid string) (*rsa.PublicKey, bool) {
 // Refresh fetches the JWKS now, unless a fetch started less than
 // MinRefreshGap ago. A failed fetch leaves the current set in place.
 func (r *RemoteKeySet) Refresh(ctx context.Context) error {
-	return r.refresh(ctx)
+	return r.refresh(ctx, true)
 }
 
 func (r *RemoteKeySet) lookup(kid string) (pub *rsa.PublicKey, ok, stale bool) {
@@ -78,8 +80,14 @@ func (r *RemoteKeySet) lookup(kid string) (pub *rsa.PublicKey, ok, stale bool) {
 	return pub, ok, stale
 }
 
-func (r *RemoteKeySet) refresh(ctx context.Context) error {
-	r.fetchMu.Lock()
+// refresh fetches the set unless one was attempted within MinRefreshGap. When
+// wait is false and a fetch is already running it returns at once.
+func (r *RemoteKeySet) refresh(ctx context.Context, wait bool) error {
+	if wait {
+		r.fetchMu.Lock()
+	} else if !r.fetchMu.TryLock() {
+		return nil
+	}
 	defer r.fetchMu.Unlock()
 	// Whoever waited for the lock behind a fetch finds attemptedAt recent and
 	// uses that fetch's result.

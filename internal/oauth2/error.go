@@ -28,6 +28,7 @@ const (
 	ErrUnsupportedResponseType = "unsupported_response_type"
 	ErrInvalidScope            = "invalid_scope"
 	ErrInvalidResource         = "invalid_resource"
+	ErrInvalidTenant           = "invalid_tenant" // Entra's, with AADSTS90002
 	ErrServerError             = "server_error"
 )
 
