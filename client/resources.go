@@ -42,7 +42,7 @@ func (c *Client) ListResourceGroups(ctx context.Context) ([]ResourceGroup, error
 	if err != nil {
 		return nil, err
 	}
-	return list[ResourceGroup](ctx, c, call{path: sub + "/resourcegroups", apiVersion: APIVersionResources})
+	return list[ResourceGroup](ctx, c, call{path: sub + "/resourceGroups", apiVersion: APIVersionResources})
 }
 
 // DeleteResourceGroup deletes a resource group and everything in it.

@@ -55,7 +55,6 @@ const (
 	codeAssertionTime          = 700024
 	codeAssertionSignature     = 700027
 	codeAssertionReplayed      = 50013
-	codeUnsupportedInteractive = 70000 // not documented per se; paired with unsupported_response_type below
 )
 
 func errUnknownTenant(tenant string) *oauth2.Error {

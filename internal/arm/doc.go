@@ -1,0 +1,52 @@
+// Package arm is Signet's ARM-shaped control plane: subscriptions, resource
+// groups, resources (virtual machines, hybrid machines, web sites, key vaults,
+// storage accounts) with their `identity` block, user-assigned identities,
+// role definitions and role assignments, and the sign-in, activity and
+// signing-key endpoints.
+//
+// It speaks the Azure Resource Manager wire protocol closely enough that the
+// official management clients (armmsi, armauthorization) and the az CLI work
+// against it unchanged: paths, `api-version`, the `{"error":{"code","message"}}`
+// envelope, `{value,nextLink}` paging, status codes. The shapes follow section
+// 10 of the wire-protocol reference (shared/reference/azure-wire-protocol.md).
+//
+// Every request is authenticated (a bearer token checked by a TokenVerifier),
+// then authorized by RBAC with ARM's action names, then handled. Identity
+// lifecycle changes (a system-assigned identity born and deleted with its
+// resource, a user-assigned identity detached from every resource when it is
+// deleted) happen in the same store transaction as the resource change.
+//
+// Choices where Azure leaves room, or where Signet is stricter on purpose:
+//
+//   - Order of checks: authentication, api-version, path, subscription (a
+//     subscription that does not exist or belongs to another tenant is 404
+//     SubscriptionNotFound, so its existence does not leak across tenants),
+//     RBAC at the target scope, then existence of the group or resource. A
+//     caller without permission therefore gets 403 whether or not the target
+//     exists.
+//   - Lists return only the items the caller may read (no 403 on a list).
+//   - DELETE of a resource group answers 200 once everything is deleted, in one
+//     transaction (ARM answers 202 and deletes asynchronously).
+//   - Deleting a resource or group also deletes the role assignments at and
+//     below its scope, so a later resource of the same name does not inherit
+//     stale grants.
+//   - identity.type is echoed as "SystemAssigned, UserAssigned" for
+//     Microsoft.Compute (as the Compute API spells it) and
+//     "SystemAssigned,UserAssigned" for every other type. A PUT without an
+//     `identity` block keeps the identities the resource has: dropping a
+//     system-assigned identity is irreversible, so it takes an explicit
+//     `"type": "None"`. A PUT's userAssignedIdentities is the full set; a
+//     PATCH's is merged (a null value detaches that identity).
+//   - A user-assigned identity that does not exist (or is in another tenant)
+//     is 400 InvalidIdentity, after the assign/action check
+//     (403 LinkedAuthorizationFailed).
+//   - Role assignment conditions are refused (400) rather than dropped: the
+//     store keeps no conditions, and ignoring one would grant more than asked.
+//   - Unknown JSON fields are ignored, as ARM does (clients round-trip
+//     read-only fields), but syntax errors and wrong types are 400
+//     InvalidRequestContent with the byte offset.
+//
+// It must not import sts, keys or server: relying parties see tokens only
+// through the TokenVerifier they are given, and this package reaches the rest
+// of Signet only through the small interfaces declared in server.go.
+package arm
