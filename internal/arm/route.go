@@ -3,6 +3,8 @@ package arm
 import (
 	"net/http"
 	"strings"
+
+	"github.com/signet-platform/signet/internal/resourceid"
 )
 
 // routeKind says which endpoint a path addresses.
@@ -88,19 +90,21 @@ func (rt route) subscriptionScope() string { return "/subscriptions/" + rt.sub }
 // parseRoute classifies an unescaped URL path. It answers 400 for paths that
 // are not well-formed ARM ids and for resource types Signet does not host.
 func parseRoute(path string) (route, error) {
-	if path == "" || path[0] != '/' || path == "/" {
+	if len(path) > resourceid.MaxLength || path == "" || path[0] != '/' || path == "/" {
 		return route{}, badID(path)
 	}
-	segs := strings.Split(path[1:], "/")
+	// A single trailing "/" is tolerated, as ARM and resourceid do.
+	segs := strings.Split(strings.TrimSuffix(path[1:], "/"), "/")
 	for _, s := range segs {
-		if s == "" || strings.ContainsFunc(s, isControl) {
+		// "." and ".." could mean something else once a router cleans the path.
+		if s == "" || s == "." || s == ".." || strings.ContainsFunc(s, isControl) {
 			return route{}, badID(path)
 		}
 	}
 	// Extensions first: they may hang below any scope, including a resource
 	// whose own id contains "/providers/".
-	if rt, ok, err := parseExtension(path, segs); ok || err != nil {
-		return rt, err
+	if rt, ok := parseExtension(path); ok {
+		return rt, nil
 	}
 	if len(segs) == 3 && eq(segs[0], "providers") && eq(segs[1], "Signet.Keys") {
 		switch {
@@ -186,44 +190,26 @@ func parseSubscriptionProvider(path string, rt route, rest []string) (route, err
 	return rt, nil
 }
 
-// parseExtension recognizes the extension routes that hang below a scope.
-// ok is false when the path is not one of them.
-func parseExtension(path string, segs []string) (rt route, ok bool, err error) {
-	// Find the last "providers" segment followed by an extension namespace.
-	for i := len(segs) - 2; i >= 0; i-- {
-		if !eq(segs[i], "providers") {
-			continue
-		}
-		ns, rest := segs[i+1], segs[i+2:]
-		scope := "/" + strings.Join(segs[:i], "/")
-		switch {
-		case eq(ns, "Microsoft.Authorization") && len(rest) >= 1 && len(rest) <= 2 &&
-			(eq(rest[0], "roleAssignments") || eq(rest[0], "roleDefinitions")):
-			rt = route{scope: scope}
-			assignments := eq(rest[0], "roleAssignments")
-			switch {
-			case assignments && len(rest) == 1:
-				rt.kind = routeRoleAssignments
-			case assignments:
-				rt.kind, rt.name = routeRoleAssignment, rest[1]
-			case len(rest) == 1:
-				rt.kind = routeRoleDefinitions
-			default:
-				rt.kind, rt.name = routeRoleDefinition, rest[1]
-			}
-		case eq(ns, "Microsoft.ManagedIdentity") && len(rest) == 2 && eq(rest[0], "identities") && eq(rest[1], "default"):
-			rt = route{kind: routeSystemIdentity, scope: scope}
-		default:
-			continue
-		}
-		if sub, ok := subscriptionOf(scope); ok {
-			rt.sub = sub
-		} else if scope != "/" {
-			return route{}, true, badID(path)
-		}
-		return rt, true, nil
+// parseExtension recognizes the extension routes that hang below a scope
+// (resourceid checks the scope's grammar). ok is false when the path is not
+// one of them.
+func parseExtension(path string) (rt route, ok bool) {
+	const authz, msi = "Microsoft.Authorization", "Microsoft.ManagedIdentity"
+	if scope, ok := resourceid.SplitExtensionCollection(path, authz, "roleAssignments"); ok {
+		rt = route{kind: routeRoleAssignments, scope: scope}
+	} else if scope, name, ok := resourceid.SplitExtension(path, authz, "roleAssignments"); ok {
+		rt = route{kind: routeRoleAssignment, scope: scope, name: name}
+	} else if scope, ok := resourceid.SplitExtensionCollection(path, authz, "roleDefinitions"); ok {
+		rt = route{kind: routeRoleDefinitions, scope: scope}
+	} else if scope, name, ok := resourceid.SplitExtension(path, authz, "roleDefinitions"); ok {
+		rt = route{kind: routeRoleDefinition, scope: scope, name: name}
+	} else if scope, name, ok := resourceid.SplitExtension(path, msi, "identities"); ok && eq(name, "default") {
+		rt = route{kind: routeSystemIdentity, scope: scope}
+	} else {
+		return route{}, false
 	}
-	return route{}, false, nil
+	rt.sub, _ = subscriptionOf(rt.scope)
+	return rt, true
 }
 
 // subscriptionOf returns the subscription id of a scope below /subscriptions.

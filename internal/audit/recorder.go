@@ -58,6 +58,10 @@ type Recorder struct {
 
 // NewRecorder starts a recorder writing to st. Call Close to flush and stop it.
 func NewRecorder(st store.Store, logger *slog.Logger) *Recorder {
+	return newRecorder(st, logger, queueSize)
+}
+
+func newRecorder(st store.Store, logger *slog.Logger, queueSize int) *Recorder {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -186,7 +190,11 @@ func (r *Recorder) commit(batch []*request) {
 		r.logger.Warn("audit batch failed; retrying records one by one",
 			slog.Int("records", len(batch)), slog.String("cause", err.Error()))
 		for _, req := range batch {
-			req.done <- r.write([]*request{req})
+			err := r.write([]*request{req})
+			if err != nil {
+				r.logger.Error("audit record not committed", slog.String("cause", err.Error()))
+			}
+			req.done <- err
 		}
 		return
 	}

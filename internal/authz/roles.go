@@ -11,19 +11,19 @@ import (
 // GUIDs of the built-in roles: Azure's own for Azure's roles, so role
 // definition ids in scripts and templates carry over unchanged.
 const (
-	OwnerRoleID                       = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-	ContributorRoleID                 = "b24988ac-6180-42a0-ab88-20f7382dd24c"
-	ReaderRoleID                      = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-	UserAccessAdministratorRoleID     = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
-	KeyVaultAdministratorRoleID       = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
-	KeyVaultReaderRoleID              = "21090545-7ca7-4776-b22c-e363652d74d2"
-	KeyVaultSecretsOfficerRoleID      = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
-	KeyVaultSecretsUserRoleID         = "4633458b-17de-408a-b874-0445c86b69e6"
-	StorageBlobDataReaderRoleID       = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
-	StorageBlobDataContributorRoleID  = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-	StorageBlobDataOwnerRoleID        = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
-	ManagedIdentityOperatorRoleID     = "f1a07417-d97a-45cb-824c-7a7467783830"
-	ManagedIdentityContributorRoleID  = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
+	OwnerRoleID                      = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+	ContributorRoleID                = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+	ReaderRoleID                     = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	UserAccessAdministratorRoleID    = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+	KeyVaultAdministratorRoleID      = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+	KeyVaultReaderRoleID             = "21090545-7ca7-4776-b22c-e363652d74d2"
+	KeyVaultSecretsOfficerRoleID     = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+	KeyVaultSecretsUserRoleID        = "4633458b-17de-408a-b874-0445c86b69e6"
+	StorageBlobDataReaderRoleID      = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+	StorageBlobDataContributorRoleID = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	StorageBlobDataOwnerRoleID       = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+	ManagedIdentityOperatorRoleID    = "f1a07417-d97a-45cb-824c-7a7467783830"
+	ManagedIdentityContributorRoleID = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
 	// LogReaderRoleID is Signet's own: read the sign-in and activity logs
 	// and nothing else. Not an Azure GUID; fixed so it is stable across installs.
 	LogReaderRoleID = "5a3e1c2d-7b4f-4e8a-9c61-2f0d8b7a4e35"

@@ -123,8 +123,8 @@ func (id ID) Parent() (ID, bool) {
 		return ID{}, false
 	}
 	p := id
-	p.Types = id.Types[:len(id.Types)-1:len(id.Types)-1]
-	p.Names = id.Names[:len(id.Names)-1:len(id.Names)-1]
+	p.Types = id.Types[: len(id.Types)-1 : len(id.Types)-1]
+	p.Names = id.Names[: len(id.Names)-1 : len(id.Names)-1]
 	return p, true
 }
 

@@ -30,6 +30,9 @@ var (
 	shared   *server
 	inMain   atomic.Bool
 	dbSeq    atomic.Int64
+	// createMu serializes CREATE DATABASE: concurrent copies of the template
+	// database can fail with "source database is being accessed".
+	createMu sync.Mutex
 )
 
 // Main runs the tests with one PostgreSQL server shared by every Start call
@@ -85,7 +88,10 @@ func Start(t testing.TB) (dsn string) {
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.admin(ctx, "CREATE DATABASE "+name); err != nil {
+	createMu.Lock()
+	err = srv.admin(ctx, "CREATE DATABASE "+name)
+	createMu.Unlock()
+	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	if inMain.Load() {

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+
+	"github.com/signet-platform/signet/client"
+)
+
+func init() {
+	register(
+		&command{path: "vm create", args: "--group G --name N [--location L] [--assign-identity ['[system]'] [UAMI name or id ...]]", summary: "create a VM, optionally with identities", run: runVMCreate},
+		&command{path: "vm list", args: "[--group G]", summary: "list VMs", run: runVMList},
+		&command{path: "vm show", args: "--group G --name N", summary: "show a VM", run: runVMShow},
+		&command{path: "vm delete", args: "--group G --name N", summary: "delete a VM (and its system-assigned identity)", run: runVMDelete},
+	)
+}
+
+// systemIdentity is az's token for the system-assigned identity in identity lists.
+const systemIdentity = "[system]"
+
+func runVMCreate(a *app, args []string) error {
+	identities, assign, args := takeMulti(args, "assign-identity")
+	fs := newFlagSet("vm create")
+	group := fs.String("group", "", "resource group")
+	name := fs.String("name", "", "VM name")
+	location := fs.String("location", "", "location (default: the group's)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required([2]string{"group", *group}, [2]string{"name", *name}); err != nil {
+		return err
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return err
+	}
+	id, err := c.ResourceID(*group, client.TypeVirtualMachine, *name)
+	if err != nil {
+		return err
+	}
+	body := client.Resource{Properties: json.RawMessage(`{}`)}
+	if assign {
+		// Like az: a bare --assign-identity means the system-assigned identity.
+		if len(identities) == 0 {
+			identities = []string{systemIdentity}
+		}
+		set, err := parseIdentityList(c, *group, identities)
+		if err != nil {
+			return err
+		}
+		body.Identity = set.block(nil)
+	}
+	if body.Location, err = a.locationOrGroups(c, *location, *group); err != nil {
+		return err
+	}
+	vm, err := c.PutResource(a.ctx, id, body)
+	if err != nil {
+		return err
+	}
+	return a.printVMs(false, vm)
+}
+
+func runVMList(a *app, args []string) error {
+	fs := newFlagSet("vm list")
+	group := fs.String("group", "", "resource group (default: the whole subscription)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return err
+	}
+	vms, err := c.ListResources(a.ctx, *group, client.TypeVirtualMachine)
+	if err != nil {
+		return err
+	}
+	return a.printVMs(true, vms...)
+}
+
+func runVMShow(a *app, args []string) error {
+	c, id, err := a.vmTarget("vm show", args)
+	if err != nil {
+		return err
+	}
+	vm, err := c.GetResource(a.ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.printVMs(false, vm)
+}
+
+func runVMDelete(a *app, args []string) error {
+	c, id, err := a.vmTarget("vm delete", args)
+	if err != nil {
+		return err
+	}
+	return c.DeleteResource(a.ctx, id)
+}
+
+// vmTarget parses --group and --name and returns the VM's id.
+func (a *app) vmTarget(name string, args []string) (*client.Client, string, error) {
+	fs := newFlagSet(name)
+	group := fs.String("group", "", "resource group")
+	vmName := fs.String("name", "", "VM name")
+	if err := parse(fs, args); err != nil {
+		return nil, "", err
+	}
+	if err := required([2]string{"group", *group}, [2]string{"name", *vmName}); err != nil {
+		return nil, "", err
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := c.ResourceID(*group, client.TypeVirtualMachine, *vmName)
+	return c, id, err
+}
+
+func (a *app) printVMs(asList bool, vms ...client.Resource) error {
+	raws := make([]any, 0, len(vms))
+	for _, vm := range vms {
+		raws = append(raws, rawOr(vm.Raw, vm))
+	}
+	var v any = raws
+	if !asList && len(raws) == 1 {
+		v = raws[0]
+	}
+	return a.emit(v, func(w io.Writer) error {
+		t := newTable(w, "NAME", "GROUP", "LOCATION", "IDENTITY", "PRINCIPAL ID", "USER-ASSIGNED")
+		for _, vm := range vms {
+			typ, principal, uas := client.IdentityNone, "", ""
+			if vm.Identity != nil {
+				typ, principal = vm.Identity.Type, vm.Identity.PrincipalID
+				var names []string
+				for id := range vm.Identity.UserAssignedIdentities {
+					names = append(names, lastSegment(id))
+				}
+				uas = strings.Join(sortedStrings(names), ",")
+			}
+			t.row(vm.Name, groupOf(vm.ID), vm.Location, typ, principal, uas)
+		}
+		return t.flush()
+	})
+}
