@@ -25,19 +25,16 @@ func (c *Client) ListSignIns(ctx context.Context, f SignInFilter) ([]SignIn, err
 	q := url.Values{}
 	setSince(q, f.Since)
 	setTop(q, f.Top)
-	if f.PrincipalID != "" {
-		q.Set("principalId", f.PrincipalID)
-	}
-	if f.Result != "" {
-		q.Set("result", f.Result)
-	}
+	setFilter(q, f.PrincipalID, f.Result)
 	return list[SignIn](ctx, c, call{path: sub + "/providers/Signet.Audit/signIns", apiVersion: APIVersionSignet, query: q})
 }
 
 // ActivityFilter narrows ListActivity. Zero fields match all.
 type ActivityFilter struct {
-	Since time.Time
-	Top   int
+	Since       time.Time
+	PrincipalID string // the caller's object id
+	Result      string // "success" or "failure"
+	Top         int
 }
 
 // ListActivity reads the subscription's activity log (control-plane
@@ -50,12 +47,22 @@ func (c *Client) ListActivity(ctx context.Context, f ActivityFilter) ([]Activity
 	q := url.Values{}
 	setSince(q, f.Since)
 	setTop(q, f.Top)
+	setFilter(q, f.PrincipalID, f.Result)
 	return list[ActivityEvent](ctx, c, call{path: sub + "/providers/Microsoft.Insights/eventtypes/management/values", apiVersion: APIVersionInsights, query: q})
 }
 
 func setSince(q url.Values, since time.Time) {
 	if !since.IsZero() {
 		q.Set("since", since.UTC().Format(time.RFC3339))
+	}
+}
+
+func setFilter(q url.Values, principalID, result string) {
+	if principalID != "" {
+		q.Set("principalId", principalID)
+	}
+	if result != "" {
+		q.Set("result", result)
 	}
 }
 

@@ -280,7 +280,10 @@ func TestRequestShapes(t *testing.T) {
 			_, err := c.PatchResource(ctx, vm, Resource{Identity: &Identity{Type: IdentityUserAssigned, UserAssignedIdentities: map[string]*UserAssignedIdentity{"/u1": {}, "/u2": nil}}})
 			return err
 		},
-		func() error { _, err := c.ListRoleDefinitions(ctx, "/subscriptions/sub-1", "Key Vault Secrets User"); return err },
+		func() error {
+			_, err := c.ListRoleDefinitions(ctx, "/subscriptions/sub-1", "Key Vault Secrets User")
+			return err
+		},
 		func() error { _, err := c.ListRoleDefinitions(ctx, "/", "O'Brien"); return err },
 		func() error { _, err := c.ListRoleAssignments(ctx, "/subscriptions/sub-1", "p-1"); return err },
 		func() error {
@@ -328,7 +331,10 @@ func TestRejectsUnsafePaths(t *testing.T) {
 	errs := []error{
 		func() error { _, err := c.GetResourceGroup(ctx, "../x"); return err }(),
 		func() error { _, err := c.GetResourceGroup(ctx, ""); return err }(),
-		func() error { _, err := c.GetResource(ctx, "/subscriptions/s/../../providers/Signet.Keys/rotate"); return err }(),
+		func() error {
+			_, err := c.GetResource(ctx, "/subscriptions/s/../../providers/Signet.Keys/rotate")
+			return err
+		}(),
 		func() error { _, err := c.GetResource(ctx, "relative/id"); return err }(),
 		c.DeleteRoleAssignment(ctx, "/subscriptions/sub-1/resourceGroups/rg"),
 		func() error { _, err := c.ListResources(ctx, "rg", "nonsense"); return err }(),
@@ -348,8 +354,8 @@ func TestAPIVersionFor(t *testing.T) {
 	tests := map[string]string{
 		"/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v":                APIVersionCompute,
 		"/subscriptions/s/resourceGroups/g/providers/microsoft.managedidentity/userAssignedIdentities/u": APIVersionMSI,
-		"Microsoft.Compute/virtualMachines":                                                              APIVersionCompute,
-		"/subscriptions/s/resourceGroups/g/providers/Contoso.Widgets/widgets/w":                          APIVersionResources,
+		"Microsoft.Compute/virtualMachines":                                     APIVersionCompute,
+		"/subscriptions/s/resourceGroups/g/providers/Contoso.Widgets/widgets/w": APIVersionResources,
 	}
 	for in, want := range tests {
 		if got := apiVersionFor(in); got != want {

@@ -69,9 +69,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // LoadEnvFile reads a file of shell assignments as written by `signet dev`
 // (<data-dir>/env): lines of `export NAME='value'`, `export NAME=value` or
-// `NAME=value`, with `#` comments and blank lines. Single-quoted values may
-// contain `'\''` (the POSIX shell way to put a quote inside single quotes);
-// double-quoted values may contain \" and \\ escapes. Nothing is expanded:
+// `NAME=value`, with # comments and blank lines. A single-quoted value may
+// hold a quote the POSIX shell way, by closing, escaping and reopening:
+//
+//	export SECRET='it'\''s'
+//
+// Double-quoted values may contain \" and \\ escapes. Nothing is expanded:
 // the file is data, never run.
 func LoadEnvFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)

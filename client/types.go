@@ -189,34 +189,19 @@ func (s *SignIn) UnmarshalJSON(b []byte) error {
 	return unmarshalKeepRaw(b, (*plain)(s), &s.Raw)
 }
 
-// ActivityEvent is one control-plane write in the activity log, in the shape
-// of Azure Monitor's activity log event (EventData).
+// ActivityEvent is one control-plane write in the activity log.
 type ActivityEvent struct {
-	EventDataID    string            `json:"eventDataId"`
-	EventTimestamp time.Time         `json:"eventTimestamp"`
-	TenantID       string            `json:"tenantId,omitempty"`
-	SubscriptionID string            `json:"subscriptionId,omitempty"`
-	Caller         string            `json:"caller,omitempty"`
-	OperationName  LocalizableString `json:"operationName"`
-	ResourceID     string            `json:"resourceId,omitempty"`
-	Status         LocalizableString `json:"status"`
-	SubStatus      LocalizableString `json:"subStatus"`
-	HTTPRequest    *HTTPRequestInfo  `json:"httpRequest,omitempty"`
-	Properties     map[string]string `json:"properties,omitempty"`
-	Raw            json.RawMessage   `json:"-"`
-}
-
-// LocalizableString is Azure Monitor's {value, localizedValue} pair.
-type LocalizableString struct {
-	Value          string `json:"value"`
-	LocalizedValue string `json:"localizedValue,omitempty"`
-}
-
-// HTTPRequestInfo is the request that caused an activity event.
-type HTTPRequestInfo struct {
-	ClientRequestID string `json:"clientRequestId,omitempty"`
-	ClientIPAddress string `json:"clientIpAddress,omitempty"`
-	Method          string `json:"method,omitempty"`
+	ID            string          `json:"id"`
+	Time          time.Time       `json:"time"`
+	TenantID      string          `json:"tenantId,omitempty"`
+	CallerID      string          `json:"callerId,omitempty"`  // object id of the caller
+	Operation     string          `json:"operation,omitempty"` // e.g. Microsoft.Compute/virtualMachines/write
+	ResourceID    string          `json:"resourceId,omitempty"`
+	Result        string          `json:"result"`           // success or failure
+	Status        int             `json:"status,omitempty"` // HTTP status answered
+	Message       string          `json:"message,omitempty"`
+	CallerAddress string          `json:"callerAddress,omitempty"`
+	Raw           json.RawMessage `json:"-"`
 }
 
 func (e *ActivityEvent) UnmarshalJSON(b []byte) error {

@@ -30,7 +30,7 @@ type armFake struct {
 	mu       sync.Mutex
 	objects  map[string]map[string]any // by lower-cased path
 	requests []fakeRequest
-	fail     map[string]armError       // by "METHOD /path"
+	fail     map[string]armError         // by "METHOD /path"
 	routes   map[string]http.HandlerFunc // by "METHOD /path"
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/signet-platform/signet/client"
@@ -10,7 +11,7 @@ import (
 func init() {
 	register(
 		&command{path: "logs signins", args: "[--since 1h|RFC3339] [--principal P] [--result success|failure] [--top N]", summary: "show the sign-in log (token requests), newest first", run: runLogsSignIns},
-		&command{path: "logs activity", args: "[--since 1h|RFC3339] [--top N]", summary: "show the activity log (control-plane writes), newest first", run: runLogsActivity},
+		&command{path: "logs activity", args: "[--since 1h|RFC3339] [--principal P] [--result success|failure] [--top N]", summary: "show the activity log (control-plane writes), newest first", run: runLogsActivity},
 	)
 }
 
@@ -33,30 +34,46 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-func runLogsSignIns(a *app, args []string) error {
-	fs := newFlagSet("logs signins")
+// logFlags are the filters both logs share.
+type logFlags struct {
+	since     time.Time
+	principal string
+	result    string
+	top       int
+}
+
+func parseLogFlags(name string, args []string) (logFlags, error) {
+	fs := newFlagSet(name)
 	since := fs.String("since", "", "only entries since this long ago or this time")
 	principal := fs.String("principal", "", "only this principal (object id)")
 	result := fs.String("result", "", "only success or failure")
 	top := fs.Int("top", 0, "at most this many entries")
 	if err := parse(fs, args); err != nil {
-		return err
+		return logFlags{}, err
 	}
 	from, err := parseSince(*since, time.Now())
 	if err != nil {
-		return err
+		return logFlags{}, err
 	}
 	if *result != "" && *result != "success" && *result != "failure" {
-		return usagef("invalid --result %q (want success or failure)", *result)
+		return logFlags{}, usagef("invalid --result %q (want success or failure)", *result)
 	}
 	if *top < 0 {
-		return usagef("--top must not be negative")
+		return logFlags{}, usagef("--top must not be negative")
+	}
+	return logFlags{since: from, principal: *principal, result: *result, top: *top}, nil
+}
+
+func runLogsSignIns(a *app, args []string) error {
+	lf, err := parseLogFlags("logs signins", args)
+	if err != nil {
+		return err
 	}
 	c, err := a.subscriptionClient()
 	if err != nil {
 		return err
 	}
-	entries, err := c.ListSignIns(a.ctx, client.SignInFilter{Since: from, PrincipalID: *principal, Result: *result, Top: *top})
+	entries, err := c.ListSignIns(a.ctx, client.SignInFilter{Since: lf.since, PrincipalID: lf.principal, Result: lf.result, Top: lf.top})
 	if err != nil {
 		return err
 	}
@@ -74,24 +91,15 @@ func runLogsSignIns(a *app, args []string) error {
 }
 
 func runLogsActivity(a *app, args []string) error {
-	fs := newFlagSet("logs activity")
-	since := fs.String("since", "", "only entries since this long ago or this time")
-	top := fs.Int("top", 0, "at most this many entries")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	from, err := parseSince(*since, time.Now())
+	lf, err := parseLogFlags("logs activity", args)
 	if err != nil {
 		return err
-	}
-	if *top < 0 {
-		return usagef("--top must not be negative")
 	}
 	c, err := a.subscriptionClient()
 	if err != nil {
 		return err
 	}
-	events, err := c.ListActivity(a.ctx, client.ActivityFilter{Since: from, Top: *top})
+	events, err := c.ListActivity(a.ctx, client.ActivityFilter{Since: lf.since, PrincipalID: lf.principal, Result: lf.result, Top: lf.top})
 	if err != nil {
 		return err
 	}
@@ -100,19 +108,14 @@ func runLogsActivity(a *app, args []string) error {
 		raws = append(raws, rawOr(e.Raw, e))
 	}
 	return a.emit(raws, func(w io.Writer) error {
-		t := newTable(w, "TIME", "STATUS", "CODE", "CALLER", "OPERATION", "RESOURCE")
+		t := newTable(w, "TIME", "RESULT", "STATUS", "CALLER", "OPERATION", "RESOURCE")
 		for _, e := range events {
-			t.row(formatTime(e.EventTimestamp), e.Status.Value, statusCode(e), e.Caller, e.OperationName.Value, e.ResourceID)
+			status := ""
+			if e.Status != 0 {
+				status = strconv.Itoa(e.Status)
+			}
+			t.row(formatTime(e.Time), e.Result, status, e.CallerID, e.Operation, e.ResourceID)
 		}
 		return t.flush()
 	})
-}
-
-// statusCode is the HTTP status of an activity event: properties.statusCode
-// as Azure Monitor writes it, else the subStatus.
-func statusCode(e client.ActivityEvent) string {
-	if code := e.Properties["statusCode"]; code != "" {
-		return code
-	}
-	return e.SubStatus.Value
 }
