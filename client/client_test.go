@@ -54,8 +54,9 @@ func TestTokenRequestAndCache(t *testing.T) {
 	if tok.Token != "tok-1" || time.Until(tok.ExpiresOn) < 59*time.Minute {
 		t.Errorf("Token = %q expiring in %v, want tok-1 expiring in ~1h", tok.Token, time.Until(tok.ExpiresOn))
 	}
-	// Same resource (either spelling): cached. Another resource: a new request.
-	for _, r := range []string{"https://vault.azure.net/", "https://vault.azure.net/.default"} {
+	// Same resource (as a resource or as its scope): cached. Another resource
+	// (a trailing slash makes another aud, as with the az CLI): a new request.
+	for _, r := range []string{"https://vault.azure.net/.default"} {
 		if got, err := c.Token(ctx, r); err != nil || got.Token != "tok-1" {
 			t.Errorf("Token(%q) = %q, %v; want cached tok-1", r, got.Token, err)
 		}
@@ -73,7 +74,7 @@ func TestTokenRequestAndCache(t *testing.T) {
 		"grant_type":    {"client_credentials"},
 		"client_id":     {"client-1"},
 		"client_secret": {"secret-1"},
-		"scope":         {"https://management.azure.com/.default"},
+		"scope":         {"https://management.azure.com//.default"},
 	}
 	if diff := cmp.Diff(want, form); diff != "" {
 		t.Errorf("token form (-want +got):\n%s", diff)

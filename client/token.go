@@ -52,13 +52,15 @@ func (c *Client) Token(ctx context.Context, resource string) (AccessToken, error
 	return tok, nil
 }
 
-// scopeFor turns a resource into its .default scope, the way MSAL does for
-// v1 resources: https://management.azure.com/ → https://management.azure.com/.default.
+// scopeFor turns a resource into its .default scope the way the az CLI
+// does, keeping a trailing slash: https://management.azure.com/ becomes
+// https://management.azure.com//.default, so the token's aud is the resource
+// exactly as the user wrote it.
 func scopeFor(resource string) string {
 	if strings.HasSuffix(resource, "/.default") {
 		return resource
 	}
-	return strings.TrimRight(resource, "/") + "/.default"
+	return resource + "/.default"
 }
 
 // requestToken runs the client credentials grant (RFC 6749 §4.4) against the
