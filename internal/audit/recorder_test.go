@@ -169,7 +169,9 @@ func TestCloseFlushes(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range n {
-		wg.Go(func() { errs <- r.Activity(context.Background(), store.Activity{TenantID: tenantID, Operation: fmt.Sprint(i), Result: "success"}) })
+		wg.Go(func() {
+			errs <- r.Activity(context.Background(), store.Activity{TenantID: tenantID, Operation: fmt.Sprint(i), Result: "success"})
+		})
 		if i == 0 {
 			<-st.entered
 		}

@@ -129,24 +129,32 @@ func parseAudience(raw json.RawMessage) ([]string, error) {
 	return many, nil
 }
 
+// maxNumericDate is 9999-12-31T23:59:59Z. NumericDates outside [0,
+// maxNumericDate] are refused, so differences between them (the lifetime
+// check) can never overflow.
+const maxNumericDate = 253402300799
+
 // parseNumericDate takes a JSON number of seconds (RFC 7519 §2), possibly
 // with a fraction, and returns whole seconds; nil when absent.
 func parseNumericDate(raw json.RawMessage) (*int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
+	// json.Number also takes a string holding a number; a NumericDate is a
+	// JSON number only.
 	var n json.Number
+	if raw[0] == '"' {
+		return nil, errors.New("a NumericDate is a number, not a string")
+	}
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return nil, err
 	}
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return &i, nil
-	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	// Bounded so that later arithmetic on seconds cannot overflow.
-	if err != nil || math.IsNaN(f) || math.Abs(f) > 1e15 {
-		return nil, fmt.Errorf("%q is not a usable NumericDate", string(n))
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return nil, fmt.Errorf("%q is not a NumericDate between 1970 and 9999", string(n))
 	}
+	// Whole seconds from the text when it is an integer: float64 is exact
+	// below 2^53, which maxNumericDate is, so this only drops a fraction.
 	i := int64(math.Floor(f))
 	return &i, nil
 }

@@ -11,9 +11,11 @@ import (
 //
 //	code       error                      status  when
 //	90002      invalid_tenant             400     {tenant} is not a GUID of a known tenant
-//	90014      invalid_request            400     a required field is missing, or both/neither of secret and assertion
+//	90014      invalid_request            400     a required field is missing (including neither secret nor assertion)
 //	900144     invalid_request            400     grant_type missing
-//	90100      invalid_request            400     malformed body, wrong content type, duplicated field, bad Basic header
+//	90100      invalid_request            400     malformed body, wrong content type, duplicated field, bad Basic header,
+//	                                              both a secret and an assertion (RFC 6749 §2.3: one method only)
+//	           invalid_request            413     body larger than 64 KiB
 //	900561     invalid_request            405     token endpoint called with a method other than POST
 //	901002     invalid_request            400     resource= sent to the v2 endpoint (v2 takes scope=)
 //	70003      unsupported_grant_type     400     grant other than client_credentials
@@ -30,31 +32,32 @@ import (
 //	700027     invalid_client             401     signing certificate not registered, outside its validity, alg not allowed, or signature invalid
 //	50013      invalid_client             401     assertion id (jti) already used: Entra publishes no replay-specific
 //	                                              code; 50013 is its generic "assertion is invalid" code
+//	(none)     unsupported_response_type  400     the authorize endpoints: no interactive sign-in is offered
 //	90033      server_error               500     anything unexpected (cause logged, never sent)
 //
 // Entra answers unknown and disabled applications with 400
 // unauthorized_client rather than RFC 6749's 401 invalid_client; the Azure
 // SDKs key on the body, and matching Entra keeps their messages familiar.
 const (
-	codeTenantNotFound         = 90002
-	codeMissingField           = 90014
-	codeMissingGrantType       = 900144
-	codeInvalidParameter       = 90100
-	codeMethodNotAllowed       = 900561
-	codeResourceParamV2        = 901002
-	codeUnsupportedGrant       = 70003
-	codeInvalidScope           = 70011
-	codeInvalidResource        = 500011
-	codeUnknownClient          = 700016
-	codeClientDisabled         = 7000112
-	codeInvalidSecret          = 7000215
-	codeSecretExpired          = 7000222
-	codeMalformedAssertion     = 50027
-	codeAssertionSubject       = 700021
-	codeAssertionAudience      = 700023
-	codeAssertionTime          = 700024
-	codeAssertionSignature     = 700027
-	codeAssertionReplayed      = 50013
+	codeTenantNotFound     = 90002
+	codeMissingField       = 90014
+	codeMissingGrantType   = 900144
+	codeInvalidParameter   = 90100
+	codeMethodNotAllowed   = 900561
+	codeResourceParamV2    = 901002
+	codeUnsupportedGrant   = 70003
+	codeInvalidScope       = 70011
+	codeInvalidResource    = 500011
+	codeUnknownClient      = 700016
+	codeClientDisabled     = 7000112
+	codeInvalidSecret      = 7000215
+	codeSecretExpired      = 7000222
+	codeMalformedAssertion = 50027
+	codeAssertionSubject   = 700021
+	codeAssertionAudience  = 700023
+	codeAssertionTime      = 700024
+	codeAssertionSignature = 700027
+	codeAssertionReplayed  = 50013
 )
 
 func errUnknownTenant(tenant string) *oauth2.Error {

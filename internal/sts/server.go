@@ -90,12 +90,16 @@ func (s *Server) init() {
 	})
 }
 
-// Handler returns the service's routes. It panics if PublicURLs is empty,
-// which is a wiring error.
+// Handler returns the service's routes. It panics when a required field is
+// missing: that is a wiring error, found at startup rather than on the first
+// request.
 func (s *Server) Handler() http.Handler {
 	s.init()
-	if len(s.PublicURLs) == 0 {
+	switch {
+	case len(s.PublicURLs) == 0:
 		panic("sts: Server.PublicURLs is empty")
+	case s.Store == nil || s.Signer == nil || s.Keys == nil || s.Recorder == nil:
+		panic("sts: Server needs Store, Signer, Keys and Recorder")
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.handleDiscovery(2))
