@@ -44,7 +44,23 @@
 //     store keeps no conditions, and ignoring one would grant more than asked.
 //   - Unknown JSON fields are ignored, as ARM does (clients round-trip
 //     read-only fields), but syntax errors and wrong types are 400
-//     InvalidRequestContent with the byte offset.
+//     InvalidRequestContent with the byte offset. Bodies are limited to
+//     1 MiB (413 RequestEntityTooLarge) and must be application/json (415).
+//   - Codes ARM uses beyond the common ones: InvalidRoleAssignmentId (a
+//     name that is not a GUID), RoleAssignmentNotFound, InvalidRoleDefinitionId,
+//     UnmatchedPrincipalType, RoleDefinitionHasAssignments and
+//     RoleDefinitionWithSameNameExists (409), LocationRequired,
+//     InvalidResourceGroupName, InvalidResourceName; Signet's own:
+//     CannotModifyBuiltInRole (400) and InvalidQueryParameterValue for a bad
+//     $filter, $skiptoken, since or top.
+//   - A role definition PUT answers 201 for create and replace alike
+//     (armauthorization accepts only 201). Custom roles are visible where
+//     they are assignable, so one tenant never sees another's.
+//   - nextLink is always https (the listener is HTTPS-only) and carries the
+//     request's query with an opaque $skiptoken (the last key returned).
+//   - armauthorization sends $filter unencoded (raw spaces); Go's HTTP/1.1
+//     server refuses that request line before any handler, so the
+//     management listener must keep HTTP/2 enabled.
 //
 // It must not import sts, keys or server: relying parties see tokens only
 // through the TokenVerifier they are given, and this package reaches the rest

@@ -31,7 +31,7 @@ type groupProperties struct {
 
 // groupBody is what a PUT of a resource group may carry.
 type groupBody struct {
-	Location *string          `json:"location"`
+	Location *string           `json:"location"`
 	Tags     map[string]string `json:"tags"`
 }
 
@@ -67,6 +67,26 @@ func (s *Server) getGroup(w http.ResponseWriter, req *request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, groupOut(g))
+}
+
+// headGroup answers whether a group exists (204 or 404), as `az group
+// exists` asks.
+func (s *Server) headGroup(w http.ResponseWriter, req *request) error {
+	rt := req.route
+	if _, err := s.subscription(req, rt.sub); err != nil {
+		return err
+	}
+	if err := s.authorize(req, actionGroupRead, rt.groupID()); err != nil {
+		return err
+	}
+	if err := s.Store.Read(req.Context(), func(tx store.Tx) error {
+		_, err := getGroupTx(tx, rt.sub, rt.group)
+		return err
+	}); err != nil {
+		return storeError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, req *request) error {

@@ -126,10 +126,10 @@ func page[T any](req *request, size int, items []T, key func(T) string) (list[T]
 	if len(items) > size {
 		out.Value = items[:size]
 		q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(strings.ToLower(key(items[size-1])))))
+		// The control plane is served only over HTTPS (clients refuse to send
+		// a bearer token anywhere else), so the link is https even when TLS
+		// ends before this handler.
 		u := url.URL{Scheme: "https", Host: req.Host, Path: req.URL.Path, RawQuery: q.Encode()}
-		if req.TLS == nil {
-			u.Scheme = "http"
-		}
 		out.NextLink = u.String()
 	}
 	return out, nil

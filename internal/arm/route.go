@@ -11,22 +11,22 @@ import (
 type routeKind int
 
 const (
-	routeSubscriptions     routeKind = iota + 1 // /subscriptions
-	routeSubscription                           // /subscriptions/{s}
-	routeGroups                                 // /subscriptions/{s}/resourcegroups
-	routeGroup                                  // /subscriptions/{s}/resourcegroups/{rg}
-	routeResourcesBySub                         // /subscriptions/{s}/providers/{ns}/{type}
-	routeResourcesByGroup                       // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}
-	routeResource                               // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}
-	routeSystemIdentity                         // {resourceId}/providers/Microsoft.ManagedIdentity/identities/default
-	routeRoleAssignments                        // {scope}/providers/Microsoft.Authorization/roleAssignments
-	routeRoleAssignment                         // {scope}/providers/Microsoft.Authorization/roleAssignments/{name}
-	routeRoleDefinitions                        // {scope}/providers/Microsoft.Authorization/roleDefinitions
-	routeRoleDefinition                         // {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}
-	routeSignIns                                // /subscriptions/{s}/providers/Signet.Audit/signIns
-	routeActivity                               // /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values
-	routeKeysRotate                             // /providers/Signet.Keys/rotate
-	routeSigningKeys                            // /providers/Signet.Keys/signingKeys
+	routeSubscriptions    routeKind = iota + 1 // /subscriptions
+	routeSubscription                          // /subscriptions/{s}
+	routeGroups                                // /subscriptions/{s}/resourcegroups
+	routeGroup                                 // /subscriptions/{s}/resourcegroups/{rg}
+	routeResourcesBySub                        // /subscriptions/{s}/providers/{ns}/{type}
+	routeResourcesByGroup                      // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}
+	routeResource                              // /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}
+	routeSystemIdentity                        // {resourceId}/providers/Microsoft.ManagedIdentity/identities/default
+	routeRoleAssignments                       // {scope}/providers/Microsoft.Authorization/roleAssignments
+	routeRoleAssignment                        // {scope}/providers/Microsoft.Authorization/roleAssignments/{name}
+	routeRoleDefinitions                       // {scope}/providers/Microsoft.Authorization/roleDefinitions
+	routeRoleDefinition                        // {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}
+	routeSignIns                               // /subscriptions/{s}/providers/Signet.Audit/signIns
+	routeActivity                              // /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values
+	routeKeysRotate                            // /providers/Signet.Keys/rotate
+	routeSigningKeys                           // /providers/Signet.Keys/signingKeys
 )
 
 // Resource types the control plane hosts, by lower-cased "namespace/type",

@@ -42,7 +42,7 @@ type Server struct {
 	Store      store.Store
 	Verifier   TokenVerifier
 	Authorizer Authorizer
-	Activity   ActivityRecorder
+	Activity   ActivityRecorder // required: every write is recorded
 	Keys       KeyRotator
 	Now        func() time.Time
 	Logger     *slog.Logger
@@ -154,7 +154,8 @@ func (s *Server) handlers(k routeKind) map[string]handlerFunc {
 	case routeGroups:
 		return map[string]handlerFunc{http.MethodGet: s.listGroups}
 	case routeGroup:
-		return map[string]handlerFunc{http.MethodGet: s.getGroup, http.MethodPut: s.putGroup, http.MethodDelete: s.deleteGroup}
+		return map[string]handlerFunc{http.MethodGet: s.getGroup, http.MethodHead: s.headGroup,
+			http.MethodPut: s.putGroup, http.MethodDelete: s.deleteGroup}
 	case routeResourcesBySub, routeResourcesByGroup:
 		return map[string]handlerFunc{http.MethodGet: s.listResources}
 	case routeResource:
@@ -211,7 +212,8 @@ func (s *Server) recordActivity(req *request, status int, ae *apiError) {
 	}
 	// The write (if any) is committed by now; a lost audit record is logged
 	// rather than turned into a failure the client would retry.
-	if err := s.Activity.Activity(req.Context(), a); err != nil {
+	// A client that hung up must not cancel the record of what it did.
+	if err := s.Activity.Activity(context.WithoutCancel(req.Context()), a); err != nil {
 		s.logger().ErrorContext(req.Context(), "arm activity not recorded", "operation", a.Operation, "err", err)
 	}
 }

@@ -145,6 +145,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		Authorizer: &authz.Authorizer{Store: st},
 		Activity:   recorder,
 		Keys:       keyAdmin{km},
+		LoginURL:   stsURLs[0],
 		Now:        cfg.Now,
 		Logger:     log.With("part", "arm"),
 	}
@@ -317,15 +318,7 @@ func isGUID(s string) bool {
 type keyAdmin struct{ m *keys.Manager }
 
 func (k keyAdmin) Rotate(ctx context.Context) (store.SigningKey, error) { return k.m.Rotate(ctx) }
-func (k keyAdmin) List(ctx context.Context) ([]store.SigningKey, error) {
-	var out []store.SigningKey
-	err := k.m.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = tx.ListSigningKeys()
-		return err
-	})
-	return out, err
-}
+func (k keyAdmin) List(context.Context) ([]store.SigningKey, error)     { return k.m.Keys(), nil }
 
 func pruneAssertions(ctx context.Context, st store.Store, now func() time.Time, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
