@@ -15,7 +15,8 @@
 // snapshot. PostgreSQL writes run SERIALIZABLE and are retried on
 // serialization failures and deadlocks (SQLSTATE 40001, 40P01), which is why
 // store.Store documents that a Write callback may run more than once; reads
-// run REPEATABLE READ, READ ONLY.
+// run REPEATABLE READ, READ ONLY. Never call Write from inside a Write
+// callback: on SQLite the inner one waits for the outer one forever.
 //
 // Encoding: times are integer unix microseconds in UTC (NULL for the zero
 // time); maps and slices are JSON text; resource ids, scopes and GUIDs are

@@ -68,15 +68,6 @@ func loadMigrations(d dialect) ([]migration, error) {
 	return ms, nil
 }
 
-// latestVersion is the newest schema version this binary knows for d.
-func latestVersion(d dialect) int {
-	ms, err := loadMigrations(d)
-	if err != nil {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
-
 // migrate brings the schema up to date in one transaction: either every
 // pending migration is applied and recorded, or none is.
 func (s *Store) migrate(ctx context.Context) error {
@@ -107,7 +98,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if current > latest {
 			return fmt.Errorf("%w: the database is at schema version %d, but this signet binary only knows versions up to %d; "+
-				"it was last opened by a newer signet. Run that newer version (or later) against it, or restore a backup taken before the upgrade",
+				"it was migrated by a newer signet. Run that newer version (or later) against it, or restore a backup taken before the upgrade",
 				store.ErrSchemaTooNew, current, latest)
 		}
 		for _, m := range ms[current:] {

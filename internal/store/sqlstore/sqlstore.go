@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -25,9 +24,10 @@ type Store struct {
 	// connection; for PostgreSQL it is the only pool and read == write.
 	write *sql.DB
 	read  *sql.DB
-	// wmu serializes SQLite writers in-process, so they queue in Go rather
-	// than spinning on SQLITE_BUSY. Unused for PostgreSQL.
-	wmu sync.Mutex
+	// writeSlot serializes SQLite writers in-process, so they queue in Go
+	// rather than spinning on SQLITE_BUSY; a channel rather than a mutex so
+	// that a caller whose context ends stops waiting. Nil for PostgreSQL.
+	writeSlot chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -79,7 +79,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// busy_timeout covers other processes on the same file (a second signet,
 	// the sqlite3 shell); in-process writers queue on wmu instead.
 	const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open SQLite writer: %w", err)
 	}
@@ -87,9 +87,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{d: sqliteDialect, write: w}
+	s := &Store{d: sqliteDialect, write: w, writeSlot: make(chan struct{}, 1)}
 	// The writer connects first so the file is in WAL mode before any reader.
-	if err := w.PingContext(ctx); err != nil {
+	if err := enableWAL(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: open SQLite database %s: %w", path, err)
 	}
@@ -111,6 +111,32 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open SQLite readers: %w", err)
 	}
 	return s, nil
+}
+
+// enableWAL switches the database file to WAL mode (a persistent setting).
+// The switch takes an exclusive lock and SQLite answers SQLITE_BUSY at once,
+// without its busy handler, when another connection holds the file (a second
+// process opening it at the same moment), so it is retried here.
+func enableWAL(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("enable WAL: journal mode is still %q", mode)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("enable WAL: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("enable WAL: %w", ctx.Err())
+		case <-time.After(5*time.Millisecond + rand.N(10*time.Millisecond)):
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
@@ -171,9 +197,13 @@ const maxWriteAttempts = 20
 // Write runs fn in a read-write transaction, all or nothing. On PostgreSQL a
 // serialization failure or deadlock reruns fn on a fresh transaction.
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	if s.d == sqliteDialect {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+	if s.writeSlot != nil {
+		select {
+		case s.writeSlot <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("sqlstore: waiting to write: %w", ctx.Err())
+		}
+		defer func() { <-s.writeSlot }()
 		return s.run(ctx, s.write, nil, true, fn)
 	}
 	opts := &sql.TxOptions{Isolation: sql.LevelSerializable}

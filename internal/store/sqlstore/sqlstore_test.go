@@ -105,6 +105,7 @@ func TestSchemaTooNew(t *testing.T) {
 				s2.Close()
 				t.Fatalf("Open of a database from a newer binary: no error")
 			}
+			t.Logf("Open: %v", err)
 			if !errors.Is(err, store.ErrSchemaTooNew) {
 				t.Errorf("Open: error %v does not wrap ErrSchemaTooNew", err)
 			}

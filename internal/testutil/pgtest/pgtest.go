@@ -143,7 +143,8 @@ func isExec(p string) bool {
 
 type server struct {
 	bin     binaries
-	dir     string // temp dir: data/, sock/, log
+	dir     string // temp dir: data/, sock/, postgres-PORT.log
+	sock    string
 	port    int
 	cred    *syscall.Credential // non-nil when running as root
 	stopped atomic.Bool
@@ -153,8 +154,15 @@ func (s *server) dsn(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
 }
 
+// socketDSN reaches the server through its private socket directory: unlike
+// the TCP port, which another process may have taken between freePort and
+// the server's bind, it cannot lead to someone else's server.
+func (s *server) socketDSN(db string) string {
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", db, s.sock, s.port)
+}
+
 func (s *server) admin(ctx context.Context, stmt string) error {
-	conn, err := pgx.Connect(ctx, s.dsn("postgres"))
+	conn, err := pgx.Connect(ctx, s.socketDSN("postgres"))
 	if err != nil {
 		return err
 	}
@@ -189,6 +197,7 @@ func startServer(bin binaries) (*server, error) {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	sock := filepath.Join(dir, "sock")
+	s.sock = sock
 	if err := os.Mkdir(sock, 0o700); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -219,7 +228,9 @@ func startServer(bin binaries) (*server, error) {
 }
 
 func (s *server) startOn(data, sock string) error {
-	logFile := filepath.Join(s.dir, "postgres.log")
+	// One log per attempt: pg_ctl appends, and an earlier attempt's FATAL
+	// must not fail this one.
+	logFile := filepath.Join(s.dir, fmt.Sprintf("postgres-%d.log", s.port))
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "+
 		"-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB", s.port, sock)
 	// -W: do not wait here; readiness is polled below with a deadline.
@@ -229,10 +240,19 @@ func (s *server) startOn(data, sock string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	for {
-		conn, err := pgx.Connect(ctx, s.dsn("postgres"))
+		conn, err := pgx.Connect(ctx, s.socketDSN("postgres"))
 		if err == nil {
 			conn.Close(ctx)
+			// Our postmaster is up, so it holds the TCP port too: failing
+			// to bind listen_addresses is fatal at startup.
 			return nil
+		}
+		// A postmaster that failed to start (the port was taken after all)
+		// logs its exit: give up on this port at once. (Not any FATAL line:
+		// our own early connection attempts log "is starting up" ones.)
+		if log, _ := os.ReadFile(logFile); bytes.Contains(log, []byte("database system is shut down")) {
+			s.pgStop(data)
+			return fmt.Errorf("PostgreSQL failed to start on port %d:\n%s", s.port, log)
 		}
 		select {
 		case <-ctx.Done():
@@ -285,7 +305,8 @@ func postgresCredential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-func freePort() (int, error) {
+// freePort is a variable so that a test can hand out a taken port.
+var freePort = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -39,4 +40,45 @@ func connect(t *testing.T, ctx context.Context, dsn string) *pgx.Conn {
 	}
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
+}
+
+// TestStartRetriesTakenPort gives the server a port another process holds,
+// as happens when that process binds it between freePort and the server's
+// start: the server must move to another port, not fail or wait out its
+// start timeout.
+func TestStartRetriesTakenPort(t *testing.T) {
+	bin, err := findBinaries()
+	if err != nil {
+		t.Skip(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	real := freePort
+	calls := 0
+	freePort = func() (int, error) {
+		calls++
+		if calls == 1 {
+			return takenPort, nil
+		}
+		return real()
+	}
+	defer func() { freePort = real }()
+
+	srv, err := startServer(bin)
+	if err != nil {
+		t.Fatalf("startServer: %v", err)
+	}
+	defer srv.stop()
+	if srv.port == takenPort || calls != 2 {
+		t.Errorf("server on port %d after %d tries; want a port other than the taken %d, on the second try", srv.port, calls, takenPort)
+	}
+	c := connect(t, t.Context(), srv.dsn("postgres"))
+	var one int
+	if err := c.QueryRow(t.Context(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Errorf("query over TCP: %d, %v", one, err)
+	}
 }
