@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Query limits. The SDKs send at most four parameters of well under 1 KiB;
@@ -19,6 +20,7 @@ var (
 	errDuplicateParam    = errors.New("duplicate query parameter")
 	errMalformedQuery    = errors.New("malformed query string")
 	errControlCharacters = errors.New("control character in query parameter")
+	errInvalidUTF8       = errors.New("query parameter is not valid UTF-8")
 )
 
 // query is a parsed query string held in a fixed array, so that parsing on
@@ -33,7 +35,8 @@ type query struct {
 // names ("Requests with duplicate query parameter names will be rejected",
 // reference §1.1), bad percent-escapes, semicolons (net/url no longer splits
 // on them, so a proxy and this parser could disagree), control characters
-// (values are echoed and forwarded), and oversized queries.
+// and invalid UTF-8 (values are echoed and forwarded), and oversized
+// queries.
 func parseQuery(raw string, q *query) error {
 	q.n = 0
 	if len(raw) > maxQueryBytes {
@@ -61,6 +64,10 @@ func parseQuery(raw string, q *query) error {
 		}
 		if hasControl(k) || hasControl(v) {
 			return errControlCharacters
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			// JSON would replace the bad bytes, and the echo must be exact.
+			return errInvalidUTF8
 		}
 		for i := 0; i < q.n; i++ {
 			if q.kv[i].k == k {
