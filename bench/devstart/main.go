@@ -83,7 +83,7 @@ func median(ds []time.Duration) time.Duration {
 // startOnce starts `signet dev`, waits for its ready line, checks the login
 // listener completes a TLS handshake, and stops it.
 func startOnce(bin, dataDir string) (time.Duration, error) {
-	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--login-addr", "127.0.0.1:0", "--management-addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--login-addr", "127.0.0.1:0", "--management-addr", "127.0.0.1:0", "--mirp-addr", "127.0.0.1:0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err

@@ -56,7 +56,7 @@ func run(n, workers int) error {
 	}
 	defer os.RemoveAll(dir)
 	r, err := server.Start(ctx, server.Config{
-		Dev: true, DataDir: dir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0",
+		Dev: true, DataDir: dir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -34,6 +34,7 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", "", "file holding the base64 master key (default in dev: <data-dir>/master.key)")
 	fs.StringVar(&cfg.STSAddr, "login-addr", "127.0.0.1:8443", "listen address of the token service (login)")
 	fs.StringVar(&cfg.ARMAddr, "management-addr", "127.0.0.1:8444", "listen address of the control plane (management)")
+	fs.StringVar(&cfg.MIRPAddr, "mirp-addr", "127.0.0.1:8445", "listen address of the identity resource provider (host agents, mTLS)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serving certificate (PEM); dev mode makes its own")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "serving key (PEM)")
 	hosts := fs.String("public-hosts", "127.0.0.1,localhost", "comma-separated host names clients use; the first is canonical")
@@ -62,6 +63,7 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fmt.Fprintf(os.Stdout, "Signet %s is ready (%s)\n", mode, time.Since(started).Round(time.Millisecond))
 	fmt.Fprintf(os.Stdout, "  login (token service):     %s\n", r.STSURL)
 	fmt.Fprintf(os.Stdout, "  management (control plane): %s\n", r.ARMURL)
+	fmt.Fprintf(os.Stdout, "  identity provider (agents): %s\n", r.MIRPURL)
 	if r.Dev != nil {
 		fmt.Fprintf(os.Stdout, "  tenant:       %s\n", r.Dev.TenantID)
 		fmt.Fprintf(os.Stdout, "  subscription: %s\n", r.Dev.SubscriptionID)

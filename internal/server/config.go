@@ -27,8 +27,9 @@ type Config struct {
 	MasterKey string
 
 	// Listen addresses ("127.0.0.1:0" picks a free port).
-	STSAddr string
-	ARMAddr string
+	STSAddr  string
+	ARMAddr  string
+	MIRPAddr string // the identity resource provider, for host agents (mTLS)
 
 	// TLSCertFile and TLSKeyFile serve HTTPS in production. In dev mode a
 	// local CA under DataDir/tls issues the serving certificate.
@@ -49,6 +50,11 @@ type Config struct {
 	// rotation (0 disables it).
 	KeyLead           time.Duration
 	KeyRotationPeriod time.Duration
+	// NodeCertLifetime and IdentityCertLifetime are the validity of MIRP's
+	// node and identity certificates (agents renew at half-life); zero
+	// means MIRP's defaults (24 h and 90 days).
+	NodeCertLifetime     time.Duration
+	IdentityCertLifetime time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -81,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ARMAddr == "" {
 		c.ARMAddr = "127.0.0.1:8444"
+	}
+	if c.MIRPAddr == "" {
+		c.MIRPAddr = "127.0.0.1:8445"
 	}
 	if len(c.PublicHosts) == 0 {
 		c.PublicHosts = []string{"127.0.0.1", "localhost"}

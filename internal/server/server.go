@@ -19,6 +19,7 @@ import (
 	"github.com/signet-platform/signet/internal/authz"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
+	"github.com/signet-platform/signet/internal/mirp"
 	"github.com/signet-platform/signet/internal/seal"
 	"github.com/signet-platform/signet/internal/store"
 	"github.com/signet-platform/signet/internal/store/sqlstore"
@@ -27,8 +28,9 @@ import (
 
 // Running is a started Signet: its endpoints and the handles tests need.
 type Running struct {
-	STSURL string // canonical login URL, e.g. https://127.0.0.1:8443
-	ARMURL string // control plane URL
+	STSURL  string // canonical login URL, e.g. https://127.0.0.1:8443
+	ARMURL  string // control plane URL
+	MIRPURL string // identity resource provider URL, for host agents
 	// CAFile is the dev CA certificate clients must trust; BundleFile is the
 	// system roots plus that CA (dev mode).
 	CAFile     string
@@ -40,6 +42,7 @@ type Running struct {
 
 	Store store.Store
 	Keys  *keys.Manager
+	MIRP  *mirp.Server
 
 	cancel  context.CancelFunc
 	servers []*http.Server
@@ -107,18 +110,38 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	}
 	r.CAFile, r.BundleFile = dt.CAFile, dt.BundleFile
 
-	stsLn, err := net.Listen("tcp", cfg.STSAddr)
-	if err != nil {
-		return nil, fmt.Errorf("login listener: %w", err)
+	identityProvider := &mirp.Server{
+		Store:                st,
+		Seal:                 master,
+		Logger:               log.With("part", "mirp"),
+		Now:                  cfg.Now,
+		NodeCertLifetime:     cfg.NodeCertLifetime,
+		IdentityCertLifetime: cfg.IdentityCertLifetime,
 	}
-	armLn, err := net.Listen("tcp", cfg.ARMAddr)
-	if err != nil {
-		stsLn.Close()
-		return nil, fmt.Errorf("management listener: %w", err)
+	if err := identityProvider.Init(ctx); err != nil {
+		return nil, fmt.Errorf("identity resource provider: %w", err)
 	}
+	r.MIRP = identityProvider
+	nodeCAs, err := identityProvider.ClientCAs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Agents authenticate with node certificates MIRP issued; enrollment
+	// itself (with a join token) comes without one, so the certificate is
+	// asked for, not required, and MIRP's handlers decide per route.
+	mirpTLS := tlsCfg.Clone()
+	mirpTLS.ClientAuth = tls.VerifyClientCertIfGiven
+	mirpTLS.ClientCAs = nodeCAs
+
+	lns, err := listenAll(cfg.STSAddr, cfg.ARMAddr, cfg.MIRPAddr)
+	if err != nil {
+		return nil, err
+	}
+	stsLn, armLn, mirpLn := lns[0], lns[1], lns[2]
 	stsURLs := publicURLs(cfg.PublicHosts, stsLn.Addr())
 	armURLs := publicURLs(cfg.PublicHosts, armLn.Addr())
 	r.STSURL, r.ARMURL = stsURLs[0], armURLs[0]
+	r.MIRPURL = publicURLs(cfg.PublicHosts, mirpLn.Addr())[0]
 
 	recorder := audit.NewRecorder(st, log)
 	r.closers = append(r.closers, recorder.Close)
@@ -164,9 +187,31 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 
 	r.serve(stsLn, tokenService.Handler(), tlsCfg, "login")
 	r.serve(armLn, control.Handler(), tlsCfg, "management")
+	r.serve(mirpLn, identityProvider.Handler(), mirpTLS, "identity provider")
+	r.background(ctx, func(ctx context.Context) {
+		if err := identityProvider.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("identity provider reconcile loop stopped", "err", err)
+		}
+	})
 	r.background(ctx, func(ctx context.Context) { km.Run(ctx) })
 	r.background(ctx, func(ctx context.Context) { pruneAssertions(ctx, st, cfg.Now, log) })
 	return r, nil
+}
+
+// listenAll binds every address or none.
+func listenAll(addrs ...string) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listening on %s: %w", a, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }
 
 // ManagementAudiences are the audiences the control plane accepts, as ARM

@@ -34,11 +34,12 @@ func startSignet(t testing.TB, dataDir string, opts ...func(*server.Config)) *si
 		dataDir = t.TempDir()
 	}
 	cfg := server.Config{
-		Dev:     true,
-		DataDir: dataDir,
-		STSAddr: "127.0.0.1:0",
-		ARMAddr: "127.0.0.1:0",
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Dev:      true,
+		DataDir:  dataDir,
+		STSAddr:  "127.0.0.1:0",
+		ARMAddr:  "127.0.0.1:0",
+		MIRPAddr: "127.0.0.1:0",
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -106,7 +107,7 @@ func ctxT(t testing.TB) context.Context {
 // startErr tries to start a dev Signet on dataDir and returns the error.
 func startErr(dataDir string) (*server.Running, error) {
 	r, err := server.Start(context.Background(), server.Config{
-		Dev: true, DataDir: dataDir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0",
+		Dev: true, DataDir: dataDir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err == nil {
