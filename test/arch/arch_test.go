@@ -1,0 +1,142 @@
+package arch
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/signet-platform/signet/"
+
+// pkg is one package of the module: its path below the module and the
+// module packages its non-test files import.
+type pkg struct {
+	path    string
+	imports map[string]bool
+	doc     bool
+}
+
+func loadPackages(t *testing.T) map[string]*pkg {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]*pkg{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		p := pkgs[rel]
+		if p == nil {
+			p = &pkg{path: filepath.ToSlash(rel), imports: map[string]bool{}}
+			pkgs[rel] = p
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name) || f.Name.Name == "main" && f.Doc != nil {
+			p.doc = true
+		}
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if rest, ok := strings.CutPrefix(ip, module); ok {
+				p.imports[rest] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 20 {
+		t.Fatalf("found only %d packages; is the walk rooted right?", len(pkgs))
+	}
+	return pkgs
+}
+
+// rules: a package (or a tree, with a trailing /...) must not import these,
+// each with the reason the edge is banned.
+var rules = []struct {
+	from, banned, why string
+}{
+	{"internal/store", "*", "the store contract is the bottom layer: everything depends on it, it on nothing"},
+	{"internal/jwt", "*", "a leaf: relying parties anywhere must be able to verify tokens with it alone"},
+	{"internal/seal", "*", "a leaf: the master key must not depend on what it protects"},
+	{"internal/resourceid", "*", "a leaf of ARM vocabulary"},
+	{"internal/oauth2", "*", "a leaf of OAuth vocabulary"},
+	{"client", "*", "importable by users: the standard library only"},
+	{"internal/arm", "internal/sts", "relying parties verify tokens through jwt, never through the token service"},
+	{"internal/arm", "internal/keys", "relying parties verify tokens through jwt, never by reaching into key custody"},
+	{"internal/arm", "internal/store/sqlstore", "the control plane sees the store contract, not a backend"},
+	{"internal/sts", "internal/keys", "the STS signs through a small interface; custody lives elsewhere"},
+	{"internal/sts", "internal/store/sqlstore", "the STS sees the store contract, not a backend"},
+	{"internal/agent/...", "internal/store", "the agent runs on other hosts and reaches the servers only over HTTP"},
+	{"internal/agent/...", "internal/store/sqlstore", "the agent reaches the servers only over HTTP"},
+	{"internal/agent/...", "internal/sts", "the agent reaches the STS only over HTTP"},
+	{"internal/agent/...", "internal/mirp", "the agent reaches MIRP only over HTTP (mTLS)"},
+	{"internal/agent/...", "internal/server", "the agent is not part of the server"},
+	{"internal/cli", "internal/store", "the CLI reaches the server over HTTPS only"},
+	{"internal/cli", "internal/server", "the CLI reaches the server over HTTPS only"},
+	{"internal/mirp", "internal/sts", "MIRP issues credentials; the STS judges them through the store"},
+}
+
+func matches(pattern, path string) bool {
+	if tree, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return path == tree || strings.HasPrefix(path, tree+"/")
+	}
+	return path == pattern
+}
+
+func TestImportBoundaries(t *testing.T) {
+	pkgs := loadPackages(t)
+	for _, r := range rules {
+		checked := false
+		for _, p := range pkgs {
+			if !matches(r.from, p.path) {
+				continue
+			}
+			checked = true
+			for imp := range p.imports {
+				if r.banned == "*" || imp == r.banned {
+					t.Errorf("%s imports %s: not allowed, because %s", p.path, imp, r.why)
+				}
+			}
+		}
+		if !checked {
+			t.Errorf("rule for %s matched no package: update the rule", r.from)
+		}
+	}
+}
+
+func TestOnlyTheBinaryImportsTheCompositionRoot(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		if p.imports["internal/server"] && !strings.HasPrefix(p.path, "cmd/") && !strings.HasPrefix(p.path, "bench/") {
+			t.Errorf("%s imports internal/server; only cmd/signet (and benchmarks) may", p.path)
+		}
+	}
+}
+
+func TestEveryPackageSaysWhatItOwns(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		if !p.doc {
+			t.Errorf("%s has no package comment (add a doc.go: what it owns, what it must not import)", p.path)
+		}
+	}
+	if _, err := os.Stat("../../docs/ARCHITECTURE.md"); err != nil {
+		t.Error("docs/ARCHITECTURE.md is missing")
+	}
+}
