@@ -40,6 +40,7 @@ type Tx interface {
 	RBACTx
 	KeyTx
 	AuditTx
+	MIRPTx
 }
 
 // TenantTx covers tenants, subscriptions and resource groups.

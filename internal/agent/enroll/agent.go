@@ -183,6 +183,9 @@ func (a *Agent) Enroll(ctx context.Context, joinToken string) error {
 	a.nodeID, a.nodeKey, a.nodeCert, a.caPEM = resp.NodeID, key, cert, cas
 	a.listed, a.creds, a.byApp = nil, map[string]*credential{}, map[string][]agent.Identity{}
 	a.mu.Unlock()
+	// The enrollment connection carries no client certificate: later calls
+	// must handshake again to present the node certificate.
+	a.httpClient().CloseIdleConnections()
 	a.logger().Info("enroll: node enrolled", "node_id", resp.NodeID, "not_after", cert.NotAfter)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,22 +45,38 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("MIRP answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// call sends a JSON request to MIRP and decodes a 200 answer into out.
+// call sends a JSON request to MIRP and decodes a 200 answer into out. A
+// 401 is retried once on a fresh connection: a kept-alive connection may
+// have been authenticated with a certificate that has since been replaced,
+// and a 401 makes Sync drop every identity.
 func (a *Agent) call(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+	}
+	err := a.roundTrip(ctx, method, path, payload, out)
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+		a.httpClient().CloseIdleConnections()
+		err = a.roundTrip(ctx, method, path, payload, out)
+	}
+	return err
+}
+
+func (a *Agent) roundTrip(ctx context.Context, method, path string, payload []byte, out any) error {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.MIRPURL, "/")+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := a.httpClient().Do(req)

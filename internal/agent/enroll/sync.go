@@ -92,8 +92,10 @@ func (a *Agent) Sync(ctx context.Context) error {
 			c, err := a.ensureCredential(ctx, name, id.ClientID, old[name], now)
 			var se *StatusError
 			if errors.As(err, &se) && se.Status == http.StatusForbidden {
-				// Unassigned between the list and the request.
+				// Unassigned between the list and the request: its key
+				// (perhaps made just now) is of no use.
 				denied[name] = true
+				a.deleteIdentityFiles(name)
 				continue
 			}
 			if err != nil {
@@ -165,6 +167,9 @@ func (a *Agent) renewNode(ctx context.Context) error {
 	a.mu.Lock()
 	a.nodeCert, a.caPEM = cert, cas
 	a.mu.Unlock()
+	// A kept-alive connection stays authenticated with the old certificate
+	// until it expires; new handshakes present the renewed one.
+	a.httpClient().CloseIdleConnections()
 	a.logger().Info("enroll: node certificate renewed", "node_id", cert.Subject.CommonName, "not_after", cert.NotAfter)
 	return nil
 }

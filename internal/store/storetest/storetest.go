@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentReadModifyWrite", testConcurrentReadModifyWrite},
 		{"Ping", testPing},
 	}
+	tests = append(tests, mirpTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
