@@ -39,6 +39,11 @@ type Config struct {
 	// first is canonical (token issuer). Default: 127.0.0.1 and localhost.
 	PublicHosts []string
 
+	// LoginAliasURLs are further base URLs clients may reach the token
+	// service at (a load balancer, a regional name): discovery answers with
+	// them and assertions addressed to them are accepted.
+	LoginAliasURLs []string
+
 	// Dev bootstraps a tenant, subscription, resource group and an admin
 	// principal, and writes DataDir/env.
 	Dev bool

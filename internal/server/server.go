@@ -138,7 +138,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		return nil, err
 	}
 	stsLn, armLn, mirpLn := lns[0], lns[1], lns[2]
-	stsURLs := publicURLs(cfg.PublicHosts, stsLn.Addr())
+	stsURLs := append(publicURLs(cfg.PublicHosts, stsLn.Addr()), cfg.LoginAliasURLs...)
 	armURLs := publicURLs(cfg.PublicHosts, armLn.Addr())
 	r.STSURL, r.ARMURL = stsURLs[0], armURLs[0]
 	r.MIRPURL = publicURLs(cfg.PublicHosts, mirpLn.Addr())[0]
@@ -168,9 +168,16 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		Authorizer: &authz.Authorizer{Store: st},
 		Activity:   recorder,
 		Keys:       keyAdmin{km},
-		LoginURL:   stsURLs[0],
-		Now:        cfg.Now,
-		Logger:     log.With("part", "arm"),
+		Nodes:      identityProvider,
+		// Ending an entitlement revokes the certificates it covered in the
+		// same commit, so the STS refuses them at once on every replica.
+		Entitlements: arm.EntitlementHookFunc(func(tx store.Tx, now time.Time) error {
+			_, err := mirp.RevokeUnassigned(tx, now)
+			return err
+		}),
+		LoginURL: stsURLs[0],
+		Now:      cfg.Now,
+		Logger:   log.With("part", "arm"),
 	}
 
 	if cfg.Dev {

@@ -164,7 +164,8 @@ func (h *testHost) checkToken(t *testing.T, cred azcore.TokenCredential, wantOID
 
 func clearMIEnv(t *testing.T) {
 	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TOKEN_CREDENTIALS"} {
-		t.Setenv(k, "")
+		t.Setenv(k, "") // restores the variable after the test
+		os.Unsetenv(k)  // unset, not empty: azidentity refuses some empty values
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/signet-platform/signet/internal/server"
 )
 
 // forwarder is a TCP relay in front of the STS that a test can cut and
@@ -19,11 +21,28 @@ type forwarder struct {
 	conns  map[net.Conn]bool
 }
 
-func newForwarder(t *testing.T, target string) *forwarder {
-	f := &forwarder{t: t, target: target, conns: map[net.Conn]bool{}}
+// newForwarder listens now; its target is set once the STS it fronts runs.
+func newForwarder(t *testing.T) *forwarder {
+	f := &forwarder{t: t, conns: map[net.Conn]bool{}}
 	f.start("127.0.0.1:0")
 	t.Cleanup(f.stop)
 	return f
+}
+
+// startWithRegions starts Signet with each forwarder as a login alias (a
+// region's name for the same token service) and points them at it.
+func startWithRegions(t *testing.T, regions ...*forwarder) *signet {
+	s := startSignet(t, "", func(c *server.Config) {
+		for _, r := range regions {
+			c.LoginAliasURLs = append(c.LoginAliasURLs, r.url())
+		}
+	})
+	for _, r := range regions {
+		r.mu.Lock()
+		r.target = hostPort(t, s.STSURL)
+		r.mu.Unlock()
+	}
+	return s
 }
 
 func (f *forwarder) url() string { return "https://" + f.addr }
@@ -48,7 +67,10 @@ func (f *forwarder) start(addr string) {
 }
 
 func (f *forwarder) relay(c net.Conn) {
-	up, err := net.Dial("tcp", f.target)
+	f.mu.Lock()
+	target := f.target
+	f.mu.Unlock()
+	up, err := net.Dial("tcp", target)
 	if err != nil {
 		c.Close()
 		return
@@ -88,8 +110,8 @@ func hostPort(t *testing.T, u string) string {
 }
 
 func TestAgentServesFromCacheWhileTheSTSIsDown(t *testing.T) {
-	s := startSignet(t, "")
-	region := newForwarder(t, hostPort(t, s.STSURL))
+	region := newForwarder(t)
+	s := startWithRegions(t, region)
 	h := newTestHost(t, s, region.url())
 	cached := "api-version=2018-02-01&resource=https://vault.azure.net"
 	if code, body := h.imdsGet(t, cached); code != http.StatusOK {
@@ -121,9 +143,8 @@ func TestAgentServesFromCacheWhileTheSTSIsDown(t *testing.T) {
 }
 
 func TestAgentFailsOverBetweenSTSRegions(t *testing.T) {
-	s := startSignet(t, "")
-	first := newForwarder(t, hostPort(t, s.STSURL))
-	second := newForwarder(t, hostPort(t, s.STSURL))
+	first, second := newForwarder(t), newForwarder(t)
+	s := startWithRegions(t, first, second)
 	h := newTestHost(t, s, first.url(), second.url())
 	first.stop()
 	for i, resource := range []string{"https://vault.azure.net", "https://storage.azure.com", "https://management.azure.com/", "api://app-one", "api://app-two"} {
