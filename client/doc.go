@@ -2,7 +2,7 @@
 // tokens from the STS by client credentials and calls the ARM-shaped control
 // plane (resource groups, resources with their identity block, user-assigned
 // identities, role definitions and assignments, sign-in and activity logs,
-// signing-key rotation).
+// signing-key rotation, and MIRP's node enrollment: join tokens and nodes).
 //
 // Wire shapes follow Azure Resource Manager (see azure-wire-protocol.md §10)
 // and Entra's token endpoint (§6.3, §6.6), so what a user learns here carries

@@ -16,6 +16,35 @@
 // resource, a user-assigned identity detached from every resource when it is
 // deleted) happen in the same store transaction as the resource change.
 //
+// Revocation at once: every write that can end a host's entitlement to an
+// identity (a PUT or PATCH of a resource other than a user-assigned
+// identity, which may change its identity block or a site's placement
+// property properties.signetHostResourceId; the deletion of a resource,
+// user-assigned identity or group) calls the EntitlementHook inside its
+// store transaction, so MIRP's credentials end in the same commit. A hook
+// error fails the write (500) and nothing commits.
+//
+// MIRP's operator endpoints (Signet's own provider Signet.Identity, behind
+// the NodeAdmin interface):
+//
+//   - POST {hostResourceId}/providers/Signet.Identity/joinTokens?ttl=1h
+//     answers {token, expiresOn, resourceId}, needs
+//     Signet.Identity/joinTokens/action at the host, which must be a
+//     virtual machine or hybrid machine (400 InvalidResourceType otherwise);
+//     ttl is a Go duration from 1m to 24h, 1h by default. The token is in
+//     the response only (Cache-Control: no-store), never in a log line or
+//     the activity record.
+//   - GET /subscriptions/{s}/providers/Signet.Identity/nodes lists the
+//     nodes whose host resource id is in the subscription, removed ones
+//     included (Signet.Identity/nodes/read at the subscription).
+//   - DELETE …/nodes/{id} removes a node and revokes what was issued to it
+//     (Signet.Identity/nodes/delete at the subscription). An unknown node,
+//     or one of another subscription, is 404 rather than ARM's 204: removing
+//     a node cuts a host off, and a mistyped id must not look like success.
+//
+// A site's placement must be a VM or hybrid machine id in the site's
+// subscription (400 otherwise), because MIRP looks for sites only there.
+//
 // Choices where Azure leaves room, or where Signet is stricter on purpose:
 //
 //   - Order of checks: authentication, api-version, path, subscription (a

@@ -197,7 +197,10 @@ func (s *Server) deleteGroup(w http.ResponseWriter, req *request) error {
 		if _, err := tx.DeleteRoleAssignmentsUnderScope(groupID(g)); err != nil {
 			return fmt.Errorf("delete role assignments under %s: %w", groupID(g), err)
 		}
-		return tx.DeleteResourceGroup(rt.sub, g.Name)
+		if err := tx.DeleteResourceGroup(rt.sub, g.Name); err != nil {
+			return err
+		}
+		return s.revokeUnentitledTx(tx, s.now())
 	})
 	if err != nil {
 		return storeError(err)

@@ -269,6 +269,9 @@ func (s *Server) writeResource(w http.ResponseWriter, req *request, patch bool) 
 				return internalError(err)
 			}
 		}
+		if err := checkPlacement(res); err != nil {
+			return err
+		}
 		users, err := s.applyIdentityTx(tx, &res, sub.TenantID, ident.wantsSystem(res.SystemAssignedPrincipalID != ""), want)
 		if err != nil {
 			return err
@@ -278,6 +281,11 @@ func (s *Server) writeResource(w http.ResponseWriter, req *request, patch bool) 
 		}
 		if err := tx.SetResourceIdentities(res.ID, users); err != nil {
 			return fmt.Errorf("set identities of %s: %w", res.ID, err)
+		}
+		// Any PUT or PATCH may have dropped an identity or moved a site
+		// off a host; telling which ones did not is not worth a mistake.
+		if err := s.revokeUnentitledTx(tx, now); err != nil {
+			return err
 		}
 		out, err = resourceOutTx(tx, res)
 		return err
@@ -344,7 +352,10 @@ func (s *Server) deleteResource(w http.ResponseWriter, req *request) error {
 			return fmt.Errorf("get resource: %w", err)
 		}
 		found = true
-		return s.deleteResourceTx(tx, res)
+		if err := s.deleteResourceTx(tx, res); err != nil {
+			return err
+		}
+		return s.revokeUnentitledTx(tx, s.now())
 	})
 	if err != nil {
 		return storeError(err)

@@ -27,7 +27,13 @@ const (
 	routeActivity                              // /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values
 	routeKeysRotate                            // /providers/Signet.Keys/rotate
 	routeSigningKeys                           // /providers/Signet.Keys/signingKeys
+	routeJoinTokens                            // {hostResourceId}/providers/Signet.Identity/joinTokens
+	routeNodes                                 // /subscriptions/{s}/providers/Signet.Identity/nodes
+	routeNode                                  // /subscriptions/{s}/providers/Signet.Identity/nodes/{id}
 )
+
+// nsSignetIdentity is the namespace of MIRP's operator endpoints.
+const nsSignetIdentity = "Signet.Identity"
 
 // Resource types the control plane hosts, by lower-cased "namespace/type",
 // with the spelling ARM uses in ids and action names.
@@ -172,6 +178,12 @@ func parseSubscriptionProvider(path string, rt route, rest []string) (route, err
 	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "signIns"):
 		rt.kind = routeSignIns
 		return rt, nil
+	case len(rest) == 2 && eq(rest[0], nsSignetIdentity) && eq(rest[1], "nodes"):
+		rt.kind = routeNodes
+		return rt, nil
+	case len(rest) == 3 && eq(rest[0], nsSignetIdentity) && eq(rest[1], "nodes"):
+		rt.kind, rt.name = routeNode, rest[2]
+		return rt, nil
 	case len(rest) == 4 && eq(rest[0], "Microsoft.Insights") && eq(rest[1], "eventtypes") &&
 		eq(rest[2], "management") && eq(rest[3], "values"):
 		rt.kind = routeActivity
@@ -205,6 +217,8 @@ func parseExtension(path string) (rt route, ok bool) {
 		rt = route{kind: routeRoleDefinition, scope: scope, name: name}
 	} else if scope, name, ok := resourceid.SplitExtension(path, msi, "identities"); ok && eq(name, "default") {
 		rt = route{kind: routeSystemIdentity, scope: scope}
+	} else if scope, ok := resourceid.SplitExtensionCollection(path, nsSignetIdentity, "joinTokens"); ok {
+		rt = route{kind: routeJoinTokens, scope: scope}
 	} else {
 		return route{}, false
 	}

@@ -27,6 +27,9 @@ func TestParseRoute(t *testing.T) {
 		{"/subscriptions/s/providers/Signet.Audit/signIns", route{kind: routeSignIns, sub: "s"}},
 		{"/subscriptions/s/providers/Microsoft.Insights/eventtypes/management/values", route{kind: routeActivity, sub: "s"}},
 		{"/providers/Signet.Keys/rotate", route{kind: routeKeysRotate, scope: "/"}},
+		{vm + "/providers/signet.identity/JOINTOKENS", route{kind: routeJoinTokens, sub: "s", scope: vm}},
+		{"/subscriptions/s/providers/Signet.Identity/nodes", route{kind: routeNodes, sub: "s"}},
+		{"/subscriptions/s/providers/Signet.Identity/nodes/n1", route{kind: routeNode, sub: "s", name: "n1"}},
 	}
 	for _, tc := range tests {
 		got, err := parseRoute(tc.path)
@@ -76,6 +79,12 @@ func pathOf(rt route) string {
 		return "/providers/Signet.Keys/rotate"
 	case routeSigningKeys:
 		return "/providers/Signet.Keys/signingKeys"
+	case routeJoinTokens:
+		return ext("/providers/Signet.Identity/joinTokens")
+	case routeNodes:
+		return "/subscriptions/" + rt.sub + "/providers/Signet.Identity/nodes"
+	case routeNode:
+		return "/subscriptions/" + rt.sub + "/providers/Signet.Identity/nodes/" + rt.name
 	}
 	return ""
 }
@@ -89,6 +98,8 @@ func FuzzRoute(f *testing.F) {
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Authorization/roleAssignments/x",
 		"/providers/Microsoft.Authorization/roleDefinitions", "/subscriptions/s/providers/Signet.Audit/signIns",
 		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/providers/Microsoft.Authorization/roleAssignments",
+		"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Signet.Identity/joinTokens",
+		"/subscriptions/s/providers/Signet.Identity/nodes/n", "/providers/Signet.Identity/joinTokens",
 		"/subscriptions//x", "/subscriptions/s/resourceGroups/../x", "/a/providers/Microsoft.Authorization/roleAssignments",
 	} {
 		f.Add(s)

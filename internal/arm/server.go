@@ -36,16 +36,23 @@ type KeyRotator interface {
 	List(ctx context.Context) ([]store.SigningKey, error)
 }
 
-// Server is the control plane. Build it with a struct literal; Keys may be
-// nil (the key endpoints then answer 404).
+// Server is the control plane. Build it with a struct literal; Keys and
+// Nodes may be nil (their endpoints then answer 404), Entitlements may be
+// nil (no credential issuer to tell).
 type Server struct {
 	Store      store.Store
 	Verifier   TokenVerifier
 	Authorizer Authorizer
 	Activity   ActivityRecorder // required: every write is recorded
 	Keys       KeyRotator
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Entitlements is called inside every write transaction that can end
+	// a host's entitlement to an identity, so credentials are revoked in
+	// the same commit (see entitlements.go).
+	Entitlements EntitlementHook
+	// Nodes serves the MIRP node endpoints (join tokens, nodes).
+	Nodes  NodeAdmin
+	Now    func() time.Time
+	Logger *slog.Logger
 	// LoginURL is the STS's public base URL, sent as authorization_uri in
 	// WWW-Authenticate challenges so clients know where to get a token; ""
 	// leaves the parameter out.
@@ -181,6 +188,12 @@ func (s *Server) handlers(k routeKind) map[string]handlerFunc {
 		return map[string]handlerFunc{http.MethodPost: s.rotateKeys}
 	case routeSigningKeys:
 		return map[string]handlerFunc{http.MethodGet: s.listSigningKeys}
+	case routeJoinTokens:
+		return map[string]handlerFunc{http.MethodPost: s.createJoinToken}
+	case routeNodes:
+		return map[string]handlerFunc{http.MethodGet: s.listNodes}
+	case routeNode:
+		return map[string]handlerFunc{http.MethodDelete: s.removeNode}
 	}
 	return nil
 }
@@ -238,7 +251,11 @@ func operationName(rt route, method string) string {
 	case routeRoleDefinition, routeRoleDefinitions:
 		return typeRD + "/" + verb
 	case routeKeysRotate:
-		return "Signet.Keys/rotate/action"
+		return actionKeysRotate
+	case routeJoinTokens:
+		return actionJoinTokens
+	case routeNode, routeNodes:
+		return nsSignetIdentity + "/nodes/" + verb
 	}
 	return "Microsoft.Resources/" + verb
 }
@@ -250,6 +267,8 @@ func targetID(rt route, path string) string {
 		return rt.groupID()
 	case routeResource:
 		return rt.resourceID()
+	case routeJoinTokens:
+		return rt.scope // the host resource
 	}
 	return truncate(path, 1024)
 }

@@ -1,8 +1,10 @@
 // Package cli is the signet command line for everything but the server
 // processes (`signet dev`, `signet server` and `signet agent` are wired in
-// cmd/signet): resource groups, VMs and their identity block, user-assigned
-// identities, role definitions and assignments, tokens, logs and signing
-// keys. One file per noun; a small dispatcher over stdlib flag sets.
+// cmd/signet): resource groups, VMs and apps (Microsoft.Web/sites placed on
+// a host) with their identity block, user-assigned identities, role
+// definitions and assignments, node enrollment (join tokens, nodes), tokens,
+// logs and signing keys. One file per noun; a small dispatcher over stdlib
+// flag sets.
 //
 // It reaches Signet only over HTTPS through package client, so it must not
 // import any server package (store, sts, arm, server...).

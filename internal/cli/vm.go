@@ -130,17 +130,22 @@ func (a *app) printVMs(asList bool, vms ...client.Resource) error {
 	return a.emit(v, func(w io.Writer) error {
 		t := newTable(w, "NAME", "GROUP", "LOCATION", "IDENTITY", "PRINCIPAL ID", "USER-ASSIGNED")
 		for _, vm := range vms {
-			typ, principal, uas := client.IdentityNone, "", ""
-			if vm.Identity != nil {
-				typ, principal = vm.Identity.Type, vm.Identity.PrincipalID
-				var names []string
-				for id := range vm.Identity.UserAssignedIdentities {
-					names = append(names, lastSegment(id))
-				}
-				uas = strings.Join(sortedStrings(names), ",")
-			}
+			typ, principal, uas := identityColumns(vm.Identity)
 			t.row(vm.Name, groupOf(vm.ID), vm.Location, typ, principal, uas)
 		}
 		return t.flush()
 	})
+}
+
+// identityColumns are the identity cells of a resource's table row: the
+// type, the system-assigned principal and the user-assigned names.
+func identityColumns(ib *client.Identity) (typ, principal, userAssigned string) {
+	if ib == nil {
+		return client.IdentityNone, "", ""
+	}
+	var names []string
+	for id := range ib.UserAssignedIdentities {
+		names = append(names, lastSegment(id))
+	}
+	return ib.Type, ib.PrincipalID, strings.Join(sortedStrings(names), ",")
 }

@@ -153,12 +153,20 @@ func (h *testHost) selectors() map[string]struct {
 
 func (h *testHost) checkToken(t *testing.T, cred azcore.TokenCredential, wantOID, wantMIRID string) {
 	t.Helper()
-	c := h.s.verifyWithDiscovery(t, getToken(t, cred, "https://vault.azure.net/.default").Token)
-	if c.OID != wantOID || !strings.EqualFold(c.MIRID, wantMIRID) || c.AppIDACR != "2" || c.Audience != "https://vault.azure.net" {
-		t.Errorf("token oid %q xms_mirid %q appidacr %q aud %q; want oid %q xms_mirid %q", c.OID, c.MIRID, c.AppIDACR, c.Audience, wantOID, wantMIRID)
+	h.checkTokenFor(t, cred, "https://vault.azure.net", wantOID, wantMIRID)
+}
+
+func (h *testHost) checkTokenFor(t *testing.T, cred azcore.TokenCredential, resource, wantOID, wantMIRID string) {
+	t.Helper()
+	c := h.s.verifyWithDiscovery(t, getToken(t, cred, resource+"/.default").Token)
+	// v1 tokens (Azure service audiences) carry appid/appidacr, v2 tokens
+	// azp/azpacr; a token carries one pair.
+	clientID, acr := c.AppID+c.AZP, c.AppIDACR+c.AZPACR
+	if c.OID != wantOID || !strings.EqualFold(c.MIRID, wantMIRID) || acr != "2" || c.Audience != resource {
+		t.Errorf("token oid %q xms_mirid %q acr %q aud %q; want oid %q xms_mirid %q", c.OID, c.MIRID, acr, c.Audience, wantOID, wantMIRID)
 	}
-	if p := h.s.principal(t, wantOID); c.AppID != p.ClientID {
-		t.Errorf("appid %q, want the identity's client id %q", c.AppID, p.ClientID)
+	if p := h.s.principal(t, wantOID); clientID != p.ClientID {
+		t.Errorf("client id claim %q, want the identity's client id %q", clientID, p.ClientID)
 	}
 }
 
@@ -240,6 +248,10 @@ func TestRemovingAnIdentityRevokesItAtOnce(t *testing.T) {
 	if code, body := h.imdsGet(t, q); code != http.StatusOK {
 		t.Fatalf("before removal: %d %v", code, body)
 	}
+	// Keep a copy of the identity's MIRP certificate and key, as a thief on
+	// the host might, to present them to the STS after the removal.
+	oldCred := h.identityCredential(t, *removed.Properties.ClientID)
+	getToken(t, oldCred, "https://storage.azure.com/.default")
 	// Keep only the first user-assigned identity on the VM.
 	if _, err := armDo(ctx, t, s, admin, http.MethodPatch, s.vmPath("host-vm"), computeAPI,
 		map[string]any{"identity": map[string]any{"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": map[string]any{*removed.ID: nil}}}, nil); err != nil {
@@ -258,8 +270,10 @@ func TestRemovingAnIdentityRevokesItAtOnce(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a deadline, not waiting for luck
 	}
-	// The certificate MIRP issued for it is refused by the STS: no credential
-	// row is left for that identity.
+	// The certificate MIRP issued for it is refused by the STS.
+	if _, err := oldCred.GetToken(ctx, tokenOpts("https://management.azure.com/.default")); err == nil {
+		t.Error("the STS still accepts the removed identity's certificate")
+	}
 	if n := h.s.credentialsOf(t, *removed.Properties.PrincipalID); n != 0 {
 		t.Errorf("%d credentials left for the removed identity", n)
 	}
@@ -299,4 +313,29 @@ func appSecret(t *testing.T, stateDir, app string) string {
 		t.Fatalf("secret file of app %s: %v", app, err)
 	}
 	return f.Secret
+}
+
+// identityCredential is a certificate credential built from the key and
+// certificate the agent holds for an identity.
+func (h *testHost) identityCredential(t *testing.T, clientID string) azcore.TokenCredential {
+	t.Helper()
+	dir := filepath.Join(h.stateDir, "identities")
+	certPEM, err := os.ReadFile(filepath.Join(dir, clientID+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, clientID+".key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, key, err := azidentity.ParseCertificates(append(certPEM, keyPEM...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := azidentity.NewClientCertificateCredential(h.s.Dev.TenantID, clientID, certs, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: h.s.clientOptions(), DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
 }
