@@ -246,6 +246,9 @@ func (s *Server) deleteResourceTx(tx store.Tx, res store.Resource) error {
 	if _, err := tx.DeleteRoleAssignmentsUnderScope(res.ID); err != nil {
 		return fmt.Errorf("delete role assignments under %s: %w", res.ID, err)
 	}
+	if err := s.deletedTx(tx, res); err != nil {
+		return err
+	}
 	if err := tx.DeleteResource(res.ID); err != nil {
 		return fmt.Errorf("delete resource %s: %w", res.ID, err)
 	}

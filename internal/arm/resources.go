@@ -272,6 +272,9 @@ func (s *Server) writeResource(w http.ResponseWriter, req *request, patch bool) 
 		if err := checkPlacement(res); err != nil {
 			return err
 		}
+		if err := s.prepareTx(tx, &res, created); err != nil {
+			return err
+		}
 		users, err := s.applyIdentityTx(tx, &res, sub.TenantID, ident.wantsSystem(res.SystemAssignedPrincipalID != ""), want)
 		if err != nil {
 			return err

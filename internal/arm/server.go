@@ -49,6 +49,9 @@ type Server struct {
 	// a host's entitlement to an identity, so credentials are revoked in
 	// the same commit (see entitlements.go).
 	Entitlements EntitlementHook
+	// TypeHooks, keyed by lower-cased resource type, let data-plane
+	// services own their type's properties and data (nil: none).
+	TypeHooks map[string]TypeHooks
 	// Nodes serves the MIRP node endpoints (join tokens, nodes).
 	Nodes  NodeAdmin
 	Now    func() time.Time
