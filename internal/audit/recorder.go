@@ -27,12 +27,13 @@ const (
 	writeTimeout = 30 * time.Second
 )
 
-// request is one record waiting to be committed. Exactly one of signIn and
-// activity is set. done has room for one result so the writer never blocks
+// request is one record waiting to be committed. Exactly one of signIn,
+// activity and access is set. done has room for one result so the writer never blocks
 // on a caller that stopped waiting.
 type request struct {
 	signIn   *store.SignIn
 	activity *store.Activity
+	access   *store.Access
 	done     chan error
 }
 
@@ -101,6 +102,18 @@ func (r *Recorder) Activity(ctx context.Context, rec store.Activity) error {
 		rec.Time = r.now().UTC()
 	}
 	return r.submit(ctx, &request{activity: &rec, done: make(chan error, 1)})
+}
+
+// Access records one data-plane operation (a secret or blob touched, or a
+// request refused); it returns once the record is committed.
+func (r *Recorder) Access(ctx context.Context, rec store.Access) error {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.now().UTC()
+	}
+	return r.submit(ctx, &request{access: &rec, done: make(chan error, 1)})
 }
 
 func (r *Recorder) submit(ctx context.Context, req *request) error {
@@ -209,11 +222,15 @@ func (r *Recorder) commit(batch []*request) {
 func (r *Recorder) write(batch []*request) error {
 	var signIns []store.SignIn
 	var activity []store.Activity
+	var access []store.Access
 	for _, req := range batch {
-		if req.signIn != nil {
+		switch {
+		case req.signIn != nil:
 			signIns = append(signIns, *req.signIn)
-		} else {
+		case req.activity != nil:
 			activity = append(activity, *req.activity)
+		default:
+			access = append(access, *req.access)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
@@ -227,6 +244,11 @@ func (r *Recorder) write(batch []*request) error {
 		if len(activity) > 0 {
 			if err := tx.AppendActivity(activity); err != nil {
 				return fmt.Errorf("append activity: %w", err)
+			}
+		}
+		if len(access) > 0 {
+			if err := tx.AppendAccess(access); err != nil {
+				return fmt.Errorf("append access: %w", err)
 			}
 		}
 		return nil

@@ -326,3 +326,34 @@ func TestBadRecordFailsAlone(t *testing.T) {
 		t.Errorf("committed %d records, want %d", got, want)
 	}
 }
+
+// All three streams share one writer: each record lands in its own log.
+func TestAllThreeStreamsLand(t *testing.T) {
+	st := newStore(t, false)
+	r := NewRecorder(st, nil)
+	defer r.Close()
+	ctx := context.Background()
+	if err := r.SignIn(ctx, signIn(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Activity(ctx, store.Activity{TenantID: tenantID, Operation: "op/write"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Access(ctx, store.Access{TenantID: tenantID, Service: "keyvault", Item: "secrets/s", TokenID: "uti-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var s, a, x int
+	err := st.Read(ctx, func(tx store.Tx) error {
+		si, err1 := tx.ListSignIns(store.AuditFilter{})
+		ac, err2 := tx.ListActivity(store.AuditFilter{})
+		ax, err3 := tx.ListAccess(store.AuditFilter{})
+		s, a, x = len(si), len(ac), len(ax)
+		if len(ax) == 1 && (ax[0].TokenID != "uti-1" || len(ax[0].ID) != 36) {
+			t.Errorf("access record %+v", ax[0])
+		}
+		return errors.Join(err1, err2, err3)
+	})
+	if err != nil || s != 1 || a != 1 || x != 1 {
+		t.Fatalf("sign-ins %d, activity %d, access %d (%v); want one each", s, a, x, err)
+	}
+}

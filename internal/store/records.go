@@ -197,11 +197,30 @@ type Activity struct {
 	CallerAddress string
 }
 
+// Access is one data-plane operation: a secret or blob touched, or a
+// request refused before it could touch one.
+type Access struct {
+	ID            string // GUID
+	Time          time.Time
+	TenantID      string
+	CallerID      string // object id of the caller, "" when no valid token
+	ClientID      string
+	Service       string // "keyvault" or "blob"
+	ResourceID    string // ARM id of the vault or storage account
+	Item          string // e.g. "secrets/name/version" or "container/blob"
+	Action        string // the data action, e.g. Microsoft.KeyVault/vaults/secrets/getSecret/action
+	Result        string // "success" or "failure"
+	Status        int    // HTTP status returned
+	ErrorCode     string // the service's error code on failure
+	CallerAddress string
+	TokenID       string // uti of the token used, to follow a token from issue to use
+}
+
 // AuditFilter narrows ListSignIns and ListActivity. Zero fields match all.
 // Results are ordered newest first.
 type AuditFilter struct {
 	TenantID    string
-	PrincipalID string // sign-ins: PrincipalID; activity: CallerID
+	PrincipalID string // sign-ins: PrincipalID; activity and access: CallerID
 	Since       time.Time
 	Until       time.Time
 	Result      string

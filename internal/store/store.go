@@ -136,10 +136,12 @@ type KeyTx interface {
 	PruneAssertions(before time.Time) (int, error)
 }
 
-// AuditTx covers the sign-in and activity logs. Records are append-only.
+// AuditTx covers the sign-in, activity and data-access logs. Records are append-only.
 type AuditTx interface {
 	AppendSignIns([]SignIn) error
 	ListSignIns(AuditFilter) ([]SignIn, error)
 	AppendActivity([]Activity) error
 	ListActivity(AuditFilter) ([]Activity, error)
+	AppendAccess([]Access) error
+	ListAccess(AuditFilter) ([]Access, error)
 }

@@ -116,3 +116,38 @@ func (t *tx) ListActivity(f store.AuditFilter) ([]store.Activity, error) {
 	where, args := auditWhere(f, "caller_key")
 	return list(t, "list activity", scanActivity, "SELECT "+activityCols+" FROM activity"+where, args...)
 }
+
+const accessCols = `id, time, tenant_id, caller_id, client_id, service, resource_id, item, action, result, status,
+	error_code, caller_address, token_id`
+
+func scanAccess(sc scanner) (store.Access, error) {
+	var v store.Access
+	var at int64
+	err := sc.Scan(&v.ID, &at, &v.TenantID, &v.CallerID, &v.ClientID, &v.Service, &v.ResourceID, &v.Item, &v.Action,
+		&v.Result, &v.Status, &v.ErrorCode, &v.CallerAddress, &v.TokenID)
+	v.Time = time.UnixMicro(at).UTC()
+	return v, err
+}
+
+// AppendAccess appends data-access records; a duplicate ID is ErrConflict.
+func (t *tx) AppendAccess(records []store.Access) error {
+	for _, v := range records {
+		if err := t.insert("append access "+v.ID,
+			`INSERT INTO access_log (id, time, tenant_key, tenant_id, caller_key, caller_id, client_id, service,
+				resource_key, resource_id, item, action, result, status, error_code, caller_address, token_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			v.ID, v.Time.UnixMicro(), key(v.TenantID), v.TenantID, key(v.CallerID), v.CallerID, v.ClientID, v.Service,
+			key(v.ResourceID), v.ResourceID, v.Item, v.Action, v.Result, v.Status, v.ErrorCode, v.CallerAddress,
+			v.TokenID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListAccess lists data-access records newest first; PrincipalID filters on
+// CallerID.
+func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
+	where, args := auditWhere(f, "caller_key")
+	return list(t, "list access", scanAccess, "SELECT "+accessCols+" FROM access_log"+where, args...)
+}

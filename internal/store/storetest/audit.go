@@ -131,6 +131,55 @@ func testActivity(t *testing.T, s store.Store) {
 	wantErr(t, "AppendActivity(duplicate id)", err, store.ErrConflict)
 }
 
+func access(n int, d time.Duration, tenant, caller, result string, status int) store.Access {
+	return store.Access{
+		ID: fmt.Sprintf("e0000000-0000-4000-8000-%012d", n), Time: at(d), TenantID: tenant, CallerID: caller,
+		ClientID: "c", Service: "keyvault", ResourceID: vm1ID, Item: fmt.Sprintf("secrets/s%d", n),
+		Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Result: result, Status: status,
+		ErrorCode: "", CallerAddress: "::1", TokenID: fmt.Sprintf("uti-%d", n),
+	}
+}
+
+func testAccess(t *testing.T, s store.Store) {
+	recs := []store.Access{
+		access(1, 1*time.Second, tenantA, spObject, "success", 200),
+		access(2, 2*time.Second, tenantA, userObject, "failure", 403),
+		access(3, 3*time.Second, tenantB, bObject, "success", 200),
+		access(4, 4*time.Second, tenantA, spObject, "failure", 401),
+	}
+	write(t, s, func(tx store.Tx) error { return tx.AppendAccess([]store.Access{recs[2], recs[0]}) })
+	write(t, s, func(tx store.Tx) error { return tx.AppendAccess([]store.Access{recs[3], recs[1]}) })
+	pick := func(idx ...int) []store.Access {
+		var out []store.Access
+		for _, i := range idx {
+			out = append(out, recs[i-1])
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		f    store.AuditFilter
+		want []store.Access
+	}{
+		{"all, newest first", store.AuditFilter{}, pick(4, 3, 2, 1)},
+		{"tenant", store.AuditFilter{TenantID: tenantA}, pick(4, 2, 1)},
+		{"principal is the caller", store.AuditFilter{PrincipalID: upper(spObject)}, pick(4, 1)},
+		{"result", store.AuditFilter{Result: "failure"}, pick(4, 2)},
+		{"window", store.AuditFilter{Since: at(2 * time.Second), Until: at(4 * time.Second)}, pick(3, 2)},
+		{"limit", store.AuditFilter{Limit: 2}, pick(4, 3)},
+	}
+	read(t, s, func(tx store.Tx) error {
+		for _, c := range cases {
+			got, err := tx.ListAccess(c.f)
+			wantErr(t, "ListAccess("+c.name+")", err, nil)
+			diff(t, "ListAccess("+c.name+")", got, c.want)
+		}
+		return nil
+	})
+	err := s.Write(t.Context(), func(tx store.Tx) error { return tx.AppendAccess(recs[:1]) })
+	wantErr(t, "AppendAccess(duplicate id)", err, store.ErrConflict)
+}
+
 // testAuditDefaultLimit checks that an unset or negative limit means 1000,
 // the newest ones.
 func testAuditDefaultLimit(t *testing.T, s store.Store) {

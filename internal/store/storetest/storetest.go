@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AssertionReplayConcurrent", testAssertionReplayConcurrent},
 		{"SignIns", testSignIns},
 		{"Activity", testActivity},
+		{"Access", testAccess},
 		{"AuditDefaultLimit", testAuditDefaultLimit},
 		{"WriteAtomicity", testWriteAtomicity},
 		{"UsableAfterConflict", testUsableAfterConflict},
