@@ -34,8 +34,10 @@ type devTLS struct {
 // systemBundles are where Debian-like and Red Hat-like systems keep their roots.
 var systemBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
 
-// devServingNames are the names the dev serving certificate covers.
-var devServingNames = []string{"localhost", "*.localhost"}
+// devServingNames are the names the dev serving certificate covers:
+// loopback, and the host-style names of vaults ({vault}.vault.localhost)
+// and storage accounts ({account}.blob.localhost).
+var devServingNames = []string{"localhost", "*.localhost", "*.vault.localhost", "*.blob.localhost"}
 
 // ensureDevTLS creates the dev CA on first start and (re)issues the serving
 // certificate when it is missing, near expiry, or does not cover names.
