@@ -19,6 +19,11 @@ func main() {
 		switch args[0] {
 		case "dev", "server":
 			os.Exit(runServer(ctx, args[0], args[1:]))
+		case "agent":
+			os.Exit(runAgent(ctx, args[1:]))
+		case "run":
+			stop() // the command execs in our place; until then a signal ends us as it would it
+			os.Exit(runApp(args[1:]))
 		}
 	}
 	os.Exit(cli.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))

@@ -227,8 +227,9 @@ var ManagementAudiences = []string{"https://management.azure.com/", "https://man
 
 func (r *Running) serve(ln net.Listener, h http.Handler, tlsCfg *tls.Config, name string) {
 	srv := &http.Server{
-		Handler:           h,
-		TLSConfig:         tlsCfg,
+		Handler: h,
+		// Each server gets its own copy: net/http's HTTP/2 setup writes to it.
+		TLSConfig:         tlsCfg.Clone(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
