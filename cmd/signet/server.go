@@ -43,10 +43,22 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fs.DurationVar(&cfg.KeyLead, "key-lead", time.Hour, "how long a new signing key is published before it signs")
 	fs.DurationVar(&cfg.KeyRotationPeriod, "key-rotation-period", 30*24*time.Hour, "automatic signing-key rotation period (0 disables)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	devAgent := &server.DevAgentConfig{}
+	noAgent := new(bool)
+	if cfg.Dev {
+		fs.StringVar(&devAgent.IMDSAddr, "imds-addr", "127.0.0.1:8448", "dev agent: IMDS listen address")
+		fs.StringVar(&devAgent.AppServiceAddr, "appservice-addr", "127.0.0.1:8449", "dev agent: App Service endpoint listen address")
+		fs.StringVar(&devAgent.ArcAddr, "arc-addr", "127.0.0.1:40342", "dev agent: Arc endpoint listen address (served when running as root)")
+		fs.StringVar(&devAgent.ArcKeyDir, "arc-key-dir", "/var/opt/azcmagent/tokens", "dev agent: Arc challenge key directory")
+		fs.BoolVar(noAgent, "no-agent", false, "do not run an agent for the dev host")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg.PublicHosts = strings.Split(*hosts, ",")
+	if cfg.Dev && !*noAgent {
+		cfg.DevAgent = devAgent
+	}
 	cfg.MasterKey = os.Getenv("SIGNET_MASTER_KEY")
 	if *logFormat == "json" {
 		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -68,6 +80,14 @@ func runServer(ctx context.Context, mode string, args []string) int {
 		fmt.Fprintf(os.Stdout, "  tenant:       %s\n", r.Dev.TenantID)
 		fmt.Fprintf(os.Stdout, "  subscription: %s\n", r.Dev.SubscriptionID)
 		fmt.Fprintf(os.Stdout, "  CA bundle:    %s\n", r.CAFile)
+		if r.Agent != nil {
+			fmt.Fprintf(os.Stdout, "  dev host:     %s\n", r.DevHostID)
+			fmt.Fprintf(os.Stdout, "  agent IMDS:   %s\n", r.Agent.IMDSURL())
+			fmt.Fprintf(os.Stdout, "  agent App Service endpoint: %s\n", r.Agent.AppServiceURL())
+			if u := r.Agent.ArcURL(); u != "" {
+				fmt.Fprintf(os.Stdout, "  agent Arc endpoint: %s\n", u)
+			}
+		}
 		fmt.Fprintf(os.Stdout, "  environment:  . %s\n", r.EnvFile)
 	}
 	select {

@@ -44,6 +44,10 @@ type Config struct {
 	// them and assertions addressed to them are accepted.
 	LoginAliasURLs []string
 
+	// DevAgent, in dev mode, runs an agent for the dev host in this process
+	// (nil: none).
+	DevAgent *DevAgentConfig
+
 	// Dev bootstraps a tenant, subscription, resource group and an admin
 	// principal, and writes DataDir/env.
 	Dev bool

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signet-platform/signet/internal/agent/host"
 	"github.com/signet-platform/signet/internal/arm"
 	"github.com/signet-platform/signet/internal/audit"
 	"github.com/signet-platform/signet/internal/authz"
@@ -43,6 +45,10 @@ type Running struct {
 	Store store.Store
 	Keys  *keys.Manager
 	MIRP  *mirp.Server
+	// Agent is the dev host's agent and DevHostID its resource (dev mode
+	// with a DevAgent config).
+	Agent     *host.Agent
+	DevHostID string
 
 	cancel  context.CancelFunc
 	servers []*http.Server
@@ -186,10 +192,6 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 			return nil, fmt.Errorf("dev bootstrap: %w", err)
 		}
 		r.Dev = dev
-		r.EnvFile = filepath.Join(cfg.DataDir, "env")
-		if err := writeEnvFile(r.EnvFile, envLines(r, dev)); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", r.EnvFile, err)
-		}
 	}
 
 	r.serve(stsLn, tokenService.Handler(), tlsCfg, "login")
@@ -200,6 +202,21 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 			log.Error("identity provider reconcile loop stopped", "err", err)
 		}
 	})
+	if cfg.Dev {
+		// With every listener up, the rest of the bootstrap goes through
+		// the front door: the dev host and its agent.
+		env := envLines(r, r.Dev)
+		if cfg.DevAgent != nil {
+			if err := r.startDevAgent(ctx, cfg); err != nil {
+				return nil, err
+			}
+			maps.Copy(env, agentEnv(r.Agent, filepath.Join(cfg.DataDir, "agent")))
+		}
+		r.EnvFile = filepath.Join(cfg.DataDir, "env")
+		if err := writeEnvFile(r.EnvFile, env); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", r.EnvFile, err)
+		}
+	}
 	r.background(ctx, func(ctx context.Context) { km.Run(ctx) })
 	r.background(ctx, func(ctx context.Context) { pruneAssertions(ctx, st, cfg.Now, log) })
 	return r, nil
@@ -264,6 +281,11 @@ func (r *Running) Close() error {
 	r.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if r.Agent != nil {
+			if err := r.Agent.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		for _, s := range r.servers {
 			if err := s.Shutdown(ctx); err != nil {
 				errs = append(errs, err)

@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/signet-platform/signet/client"
+	"github.com/signet-platform/signet/internal/server"
+)
+
+func withDevAgent(c *server.Config) {
+	c.DevAgent = &server.DevAgentConfig{IMDSAddr: "127.0.0.1:0", AppServiceAddr: "127.0.0.1:0"}
+}
+
+// TestDevRunsAnAgentForItsHost: `signet dev` gives its own host an identity
+// and an agent, and its env file is all an unmodified program needs.
+func TestDevRunsAnAgentForItsHost(t *testing.T) {
+	dir := t.TempDir()
+	s := startSignet(t, dir, withDevAgent)
+	if s.Agent == nil || s.DevHostID == "" {
+		t.Fatal("no dev agent")
+	}
+	vars, err := client.LoadEnvFile(s.EnvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "SIGNET_IMDS_ADDR", "SIGNET_AGENT_STATE_DIR"} {
+		if vars[k] == "" {
+			t.Errorf("%s missing from the env file", k)
+		}
+	}
+	if strings.HasSuffix(vars["AZURE_POD_IDENTITY_AUTHORITY_HOST"], "/") {
+		t.Error("AZURE_POD_IDENTITY_AUTHORITY_HOST must not end in a slash (msal-node concatenates)")
+	}
+	host := s.principalOfResource(t, s.DevHostID)
+
+	// An unmodified program with the env file's variables: both the
+	// managed identity credential and DefaultAzureCredential reach the host's
+	// identity.
+	clearMIEnv(t)
+	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER"} {
+		t.Setenv(k, vars[k])
+	}
+	th := &testHost{s: s}
+	mi, err := azidentity.NewManagedIdentityCredential(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.checkTokenFor(t, mi, "https://vault.azure.net", host, s.DevHostID)
+	t.Setenv("PATH", "")
+	dac, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.checkTokenFor(t, dac, "api://dev-default-credential", host, s.DevHostID)
+
+	// `signet token get --identity`, like `az account get-access-token`
+	// after `az login --identity`.
+	clearMIEnv(t)
+	stdout, stderr, code := s.runCLI(t, "token", "get", "--identity", "--resource", "https://storage.azure.com")
+	if code != 0 {
+		t.Fatalf("token get --identity: exit %d: %s", code, stderr)
+	}
+	var tok struct {
+		AccessToken string `json:"accessToken"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &tok); err != nil {
+		t.Fatal(err)
+	}
+	if c := s.verifyWithDiscovery(t, tok.AccessToken); c.OID != host || c.Audience != "https://storage.azure.com" {
+		t.Errorf("token get --identity: oid %q aud %q", c.OID, c.Audience)
+	}
+}
+
+// principalOfResource is a resource's system-assigned principal.
+func (s *signet) principalOfResource(t testing.TB, id string) string {
+	t.Helper()
+	var oid string
+	err := s.Store.Read(ctxT(t), func(tx storeTx) error {
+		r, err := tx.GetResource(id)
+		oid = r.SystemAssignedPrincipalID
+		return err
+	})
+	if err != nil || oid == "" {
+		t.Fatalf("system-assigned principal of %s: %q %v", id, oid, err)
+	}
+	return oid
+}
