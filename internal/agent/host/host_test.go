@@ -1,4 +1,4 @@
-package host
+package host_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/signet-platform/signet/client"
 	"github.com/signet-platform/signet/internal/agent"
+	"github.com/signet-platform/signet/internal/agent/host"
 	"github.com/signet-platform/signet/internal/server"
 )
 
@@ -68,17 +69,17 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) config(t *testing.T, stateDir, joinToken string) Config {
-	return Config{
+func (w *world) config(t *testing.T, stateDir, joinToken string) host.Config {
+	return host.Config{
 		StateDir: stateDir, MIRPURL: w.MIRPURL, STSURLs: []string{w.STSURL}, CAFile: w.CAFile, JoinToken: joinToken,
 		IMDSAddr: "127.0.0.1:0", AppServiceAddr: "127.0.0.1:0", ArcAddr: "127.0.0.1:0",
 		ArcKeyDir: filepath.Join(t.TempDir(), "tokens"), SyncInterval: 100 * time.Millisecond, Logger: discard(),
 	}
 }
 
-func start(t *testing.T, cfg Config) *Agent {
+func start(t *testing.T, cfg host.Config) *host.Agent {
 	t.Helper()
-	a, err := Start(t.Context(), cfg)
+	a, err := host.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -88,7 +89,7 @@ func start(t *testing.T, cfg Config) *Agent {
 
 // clearMIEnv leaves only what a test sets to choose the SDK's source.
 func clearMIEnv(t *testing.T) {
-	for _, k := range append(runEnvDropped, "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_TOKEN_CREDENTIALS") {
+	for _, k := range append(host.RunEnvDropped, "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_TOKEN_CREDENTIALS") {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -144,7 +145,7 @@ func claims(t *testing.T, jwt string) map[string]string {
 	return out
 }
 
-func hostEnv(a *Agent) []string {
+func hostEnv(a *host.Agent) []string {
 	return []string{"IDENTITY_ENDPOINT=" + a.AppServiceURL(), "IDENTITY_HEADER=" + a.HostSecret()}
 }
 
@@ -159,11 +160,11 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 	a := start(t, cfg)
 
 	t.Run("agent.json", func(t *testing.T) {
-		var got Endpoints
-		if err := readJSON(filepath.Join(stateDir, endpointsFile), &got); err != nil {
+		var got host.Endpoints
+		if err := host.ReadJSON(filepath.Join(stateDir, host.EndpointsFile), &got); err != nil {
 			t.Fatal(err)
 		}
-		want := Endpoints{IMDS: a.IMDSURL(), AppService: a.AppServiceURL(), Arc: a.ArcURL()}
+		want := host.Endpoints{IMDS: a.IMDSURL(), AppService: a.AppServiceURL(), Arc: a.ArcURL()}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("agent.json (-want +got):\n%s", diff)
 		}
@@ -171,7 +172,7 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 			!strings.HasPrefix(got.IMDS, "http://127.0.0.1:") {
 			t.Errorf("endpoints %+v", got)
 		}
-		for _, name := range []string{endpointsFile, filepath.Join(appsDir, filepath.Base(secretPath(stateDir, w.siteID)))} {
+		for _, name := range []string{host.EndpointsFile, filepath.Join(host.AppsDir, filepath.Base(host.SecretPath(stateDir, w.siteID)))} {
 			if fi, err := os.Stat(filepath.Join(stateDir, name)); err != nil || fi.Mode().Perm() != 0o600 {
 				t.Errorf("%s: %v, mode %v; want 0600", name, err, fi.Mode().Perm())
 			}
@@ -185,7 +186,7 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 	})
 
 	t.Run("app identity through signet run's environment", func(t *testing.T) {
-		env, err := RunEnv(stateDir, w.siteID, []string{"PATH=/bin", "MSI_ENDPOINT=http://elsewhere"})
+		env, err := host.RunEnv(stateDir, w.siteID, []string{"PATH=/bin", "MSI_ENDPOINT=http://elsewhere"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +232,7 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 		t.Errorf("Stats = %+v; want a node, 1 host identity, 1 app, a sync", s)
 	}
 	hostSecret := a.HostSecret()
-	appEnv, err := RunEnv(stateDir, w.siteID, nil)
+	appEnv, err := host.RunEnv(stateDir, w.siteID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 		if b.HostSecret() != hostSecret {
 			t.Error("the host's secret changed across a restart; processes started before it would lose access")
 		}
-		if env, err := RunEnv(stateDir, w.siteID, nil); err != nil || !slicesEqual(env[len(env)-1:], appEnv[len(appEnv)-1:]) {
+		if env, err := host.RunEnv(stateDir, w.siteID, nil); err != nil || !slicesEqual(env[len(env)-1:], appEnv[len(appEnv)-1:]) {
 			t.Errorf("app secret after restart: %v (changed: %v)", err, err == nil)
 		}
 		if got := sdkMIRID(t, hostEnv(b), "api://host-test/after-restart"); !strings.EqualFold(got, w.vmID) {
@@ -264,8 +265,8 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 		secret := appEnv[len(appEnv)-1]
 		deadline := time.Now().Add(3 * time.Second)
 		for {
-			_, err := RunEnv(stateDir, w.siteID, nil)
-			_, known := b.secrets.table.AppForSecret(strings.TrimPrefix(secret, "IDENTITY_HEADER="))
+			_, err := host.RunEnv(stateDir, w.siteID, nil)
+			known := b.KnowsSecret(strings.TrimPrefix(secret, "IDENTITY_HEADER="))
 			if err != nil && strings.Contains(err.Error(), "is not placed on this host") && !known {
 				break
 			}
@@ -280,11 +281,11 @@ func TestAgentEnrollsServesAndRestarts(t *testing.T) {
 func slicesEqual(a, b []string) bool { return cmp.Equal(a, b) }
 
 func TestStartRefusesWithoutEnrollment(t *testing.T) {
-	_, err := Start(t.Context(), Config{
+	_, err := host.Start(t.Context(), host.Config{
 		StateDir: t.TempDir(), MIRPURL: "https://127.0.0.1:1", STSURLs: []string{"https://127.0.0.1:1"},
 		AppServiceAddr: "127.0.0.1:0", Logger: discard(),
 	})
-	if !errors.Is(err, ErrNotEnrolled) || !strings.Contains(err.Error(), "signet agent --join-token") {
+	if !errors.Is(err, host.ErrNotEnrolled) || !strings.Contains(err.Error(), "signet agent --join-token") {
 		t.Fatalf("Start = %v, want ErrNotEnrolled telling how to enroll", err)
 	}
 }
