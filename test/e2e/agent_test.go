@@ -151,11 +151,10 @@ func (h *testHost) selectors() map[string]struct {
 	}
 }
 
-func (h *testHost) checkToken(t *testing.T, cred azcore.TokenCredential, wantOID, wantMIRID string) {
-	t.Helper()
-	h.checkTokenFor(t, cred, "https://vault.azure.net", wantOID, wantMIRID)
-}
-
+// checkTokenFor asks cred for a token for resource and checks who it names.
+// MSAL Go caches managed identity tokens per process by (identity,
+// resource), whatever the endpoint or server, so a test that must reach an
+// endpoint asks for a resource no other test in the process asks for.
 func (h *testHost) checkTokenFor(t *testing.T, cred azcore.TokenCredential, resource, wantOID, wantMIRID string) {
 	t.Helper()
 	c := h.s.verifyWithDiscovery(t, getToken(t, cred, resource+"/.default").Token)
@@ -189,7 +188,7 @@ func TestManagedIdentityCredentialThroughEveryEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.checkToken(t, cred, sel.oid, sel.mirid)
+			h.checkTokenFor(t, cred, "api://appservice-"+strings.ToLower(name), sel.oid, sel.mirid)
 		})
 		t.Run("Arc/"+name, func(t *testing.T) {
 			clearMIEnv(t)
@@ -199,7 +198,7 @@ func TestManagedIdentityCredentialThroughEveryEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.checkToken(t, cred, sel.oid, sel.mirid)
+			h.checkTokenFor(t, cred, "api://arc-"+strings.ToLower(name), sel.oid, sel.mirid)
 		})
 		t.Run("IMDS/"+name, func(t *testing.T) {
 			clearMIEnv(t)
@@ -207,7 +206,7 @@ func TestManagedIdentityCredentialThroughEveryEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h.checkToken(t, cred, sel.oid, sel.mirid)
+			h.checkTokenFor(t, cred, "api://imds-"+strings.ToLower(name), sel.oid, sel.mirid)
 		})
 	}
 	t.Run("DefaultAzureCredential", func(t *testing.T) {
@@ -217,7 +216,7 @@ func TestManagedIdentityCredentialThroughEveryEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.checkToken(t, cred, h.sysOID, h.vmID)
+		h.checkTokenFor(t, cred, "api://default-credential", h.sysOID, h.vmID)
 	})
 }
 

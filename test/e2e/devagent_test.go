@@ -49,7 +49,9 @@ func TestDevRunsAnAgentForItsHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	th.checkTokenFor(t, mi, "https://vault.azure.net", host, s.DevHostID)
+	// MSAL Go caches managed identity tokens per process by (identity,
+	// resource), across servers: a resource no other test asks for.
+	th.checkTokenFor(t, mi, "api://dev-managed-identity", host, s.DevHostID)
 	t.Setenv("PATH", "")
 	dac, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {

@@ -68,17 +68,17 @@ func imdsInNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.checkToken(t, cred, h.sysOID, h.vmID)
+	h.checkTokenFor(t, cred, "https://vault.azure.net", h.sysOID, h.vmID)
 	ua := h.uamis[0]
 	cred, err = azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(*ua.Properties.ClientID)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.checkToken(t, cred, *ua.Properties.PrincipalID, *ua.ID)
+	h.checkTokenFor(t, cred, "https://storage.azure.com", *ua.Properties.PrincipalID, *ua.ID)
 	t.Setenv("PATH", "")
 	dac, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.checkToken(t, dac, h.sysOID, h.vmID)
+	h.checkTokenFor(t, dac, "api://netns-default-credential", h.sysOID, h.vmID)
 }
