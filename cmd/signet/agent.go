@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/signet-platform/signet/internal/agent"
@@ -17,6 +18,12 @@ import (
 // joinTokenVar passes the join token without putting it on the command
 // line, where every user of the host could read it in the process list.
 const joinTokenVar = "SIGNET_JOIN_TOKEN"
+
+// defaultAgentMemoryTargetMiB is the agent's soft memory limit. The agent
+// holds little (a token per identity and resource, a few KiB each), but a
+// burst of requests leaves garbage the Go runtime would otherwise keep for
+// a long while; on a host every MiB the agent keeps is the workload's loss.
+const defaultAgentMemoryTargetMiB = 24
 
 // runAgent is `signet agent`: the host agent, until SIGINT or SIGTERM.
 func runAgent(ctx context.Context, args []string) int {
@@ -35,11 +42,15 @@ func runAgent(ctx context.Context, args []string) int {
 	fs.BoolVar(&cfg.AzureRateLimits, "azure-rate-limits", false, "apply Azure's limits: 20 requests/s and 5 concurrent")
 	fs.DurationVar(&cfg.SyncInterval, "sync-interval", host.DefaultSyncInterval, "how often to sync identities with MIRP")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	memTarget := fs.Int64("memory-target-mib", defaultAgentMemoryTargetMiB, "soft memory limit for the agent in MiB (the Go runtime's GOMEMLIMIT; 0 leaves it to GOMEMLIMIT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *memTarget > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memTarget << 20)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "signet agent: unexpected argument %q\n", fs.Arg(0))

@@ -54,9 +54,17 @@ type STSClient struct {
 	client    *http.Client
 	cfg       STSConfig
 
+	// slots bounds fetches in flight: a burst of distinct misses is
+	// served in waves instead of holding a thousand assertions, TLS streams
+	// and responses in memory at once (and stampeding the STS).
+	slots chan struct{}
+
 	mu     sync.Mutex
 	health []endpointHealth
 }
+
+// DefaultMaxConcurrentFetches bounds an STSClient's fetches in flight.
+const DefaultMaxConcurrentFetches = 16
 
 // STSConfig configures an STSClient.
 type STSConfig struct {
@@ -73,7 +81,10 @@ type STSConfig struct {
 	// consecutive failures an endpoint is skipped for
 	// min(BackoffBase·2^(n-1), BackoffMax). Defaults 2 s and 1 min.
 	BackoffBase, BackoffMax time.Duration
-	Logger                  *slog.Logger
+	// MaxConcurrentFetches bounds token requests in flight; default
+	// DefaultMaxConcurrentFetches.
+	MaxConcurrentFetches int
+	Logger               *slog.Logger
 }
 
 type endpointHealth struct {
@@ -115,7 +126,11 @@ func NewSTSClient(cfg STSConfig) (*STSClient, error) {
 		t.Proxy = nil
 		rt = t
 	}
+	if cfg.MaxConcurrentFetches <= 0 {
+		cfg.MaxConcurrentFetches = DefaultMaxConcurrentFetches
+	}
 	return &STSClient{
+		slots:     make(chan struct{}, cfg.MaxConcurrentFetches),
 		endpoints: eps,
 		client: &http.Client{
 			Transport: rt,
@@ -174,6 +189,12 @@ func (c *STSClient) markHealthy(i int) {
 func (c *STSClient) FetchToken(ctx context.Context, id *Identity, resource string) (*Token, error) {
 	if id.TenantID == "" || id.ClientID == "" {
 		return nil, errors.New("sts: identity has no tenant or client id")
+	}
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrSTSUnavailable, ctx.Err())
 	}
 	var errs []error
 	for _, i := range c.order(time.Now()) {
