@@ -89,6 +89,23 @@ func TestCLIAgainstARealServer(t *testing.T) {
 		t.Errorf("keys rotate gave kid %q (active %q): want a new, pending key", key.Kid, s.Keys.ActiveKID())
 	}
 
+	// A join token for the VM, an app placed on it, and the node list.
+	var jt struct {
+		Token      string `json:"token"`
+		ResourceID string `json:"resourceId"`
+	}
+	s.mustCLI(t, &jt, "node", "join-token", "--group", rg, "--vm", "vm1", "--ttl", "10m")
+	if jt.Token == "" || !strings.EqualFold(jt.ResourceID, vm.ID) {
+		t.Errorf("node join-token: %+v", jt)
+	}
+	var app armResource
+	s.mustCLI(t, &app, "app", "create", "--group", rg, "--name", "web1", "--vm", "vm1", "--assign-identity")
+	if app.Identity == nil || app.Identity.PrincipalID == "" {
+		t.Errorf("app create --assign-identity: %+v", app.Identity)
+	}
+	var nodes []map[string]any
+	s.mustCLI(t, &nodes, "node", "list")
+
 	// Errors: on stderr with the server's code, exit 1, nothing on stdout.
 	stdout, stderr, code := s.runCLI(t, "vm", "show", "--group", rg, "--name", "no-such-vm")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "ResourceNotFound") {
