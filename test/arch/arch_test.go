@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,12 +14,14 @@ import (
 
 const module = "github.com/signet-platform/signet/"
 
-// pkg is one package of the module: its path below the module and the
-// module packages its non-test files import.
+// pkg is one package of the module: its path below the module, the module
+// packages its non-test files import (as paths below the module), and the
+// other modules' packages they import.
 type pkg struct {
-	path    string
-	imports map[string]bool
-	doc     bool
+	path     string
+	imports  map[string]bool
+	external map[string]bool
+	doc      bool
 }
 
 func loadPackages(t *testing.T) map[string]*pkg {
@@ -41,7 +44,7 @@ func loadPackages(t *testing.T) map[string]*pkg {
 		rel, _ := filepath.Rel(root, filepath.Dir(path))
 		p := pkgs[rel]
 		if p == nil {
-			p = &pkg{path: filepath.ToSlash(rel), imports: map[string]bool{}}
+			p = &pkg{path: filepath.ToSlash(rel), imports: map[string]bool{}, external: map[string]bool{}}
 			pkgs[rel] = p
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
@@ -55,6 +58,8 @@ func loadPackages(t *testing.T) map[string]*pkg {
 			ip, _ := strconv.Unquote(imp.Path.Value)
 			if rest, ok := strings.CutPrefix(ip, module); ok {
 				p.imports[rest] = true
+			} else if first, _, _ := strings.Cut(ip, "/"); strings.Contains(first, ".") {
+				p.external[ip] = true
 			}
 		}
 		return nil
@@ -92,6 +97,43 @@ var rules = []struct {
 	{"internal/cli", "internal/store", "the CLI reaches the server over HTTPS only"},
 	{"internal/cli", "internal/server", "the CLI reaches the server over HTTPS only"},
 	{"internal/mirp", "internal/sts", "MIRP issues credentials; the STS judges them through the store"},
+}
+
+// allowOnly: these packages (or trees) may import only the listed module
+// packages, and no other module's packages unless listed in external.
+var allowOnly = []struct {
+	from     string
+	allowed  []string
+	external []string
+	why      string
+}{
+	{"client", nil, nil, "users import it: the standard library only"},
+	{"internal/cli", []string{"client"}, nil, "the CLI reaches Signet over HTTPS through the client only"},
+	{"internal/agent", nil, []string{"github.com/google/uuid", "golang.org/x/sync"}, "the agent runs on other hosts and reaches the servers over HTTP only"},
+	{"internal/agent/enroll", []string{"internal/agent"}, nil, "the agent reaches MIRP over HTTPS (mTLS) only"},
+	{"internal/agent/host", []string{"internal/agent", "internal/agent/enroll"}, nil, "the agent's composition holds only agent parts"},
+	{"internal/mirp", []string{"internal/store"}, []string{"github.com/google/uuid"}, "MIRP sees the store contract and seals through an interface"},
+}
+
+func TestAllowedImports(t *testing.T) {
+	pkgs := loadPackages(t)
+	for _, r := range allowOnly {
+		p := pkgs[filepath.FromSlash(r.from)]
+		if p == nil {
+			t.Errorf("rule for %s matched no package: update the rule", r.from)
+			continue
+		}
+		for imp := range p.imports {
+			if !slices.Contains(r.allowed, imp) {
+				t.Errorf("%s imports %s: not allowed, because %s", p.path, imp, r.why)
+			}
+		}
+		for imp := range p.external {
+			if !slices.ContainsFunc(r.external, func(e string) bool { return strings.HasPrefix(imp, e) }) {
+				t.Errorf("%s imports %s from another module: not allowed, because %s", p.path, imp, r.why)
+			}
+		}
+	}
 }
 
 func matches(pattern, path string) bool {
