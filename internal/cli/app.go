@@ -54,17 +54,8 @@ func runAppCreate(a *app, args []string) error {
 		return err
 	}
 	body := client.Resource{Properties: raw}
-	if assign {
-		// As with vm create: a bare --assign-identity means the
-		// system-assigned identity.
-		if len(identities) == 0 {
-			identities = []string{systemIdentity}
-		}
-		set, err := parseIdentityList(c, *group, identities)
-		if err != nil {
-			return err
-		}
-		body.Identity = set.block(nil)
+	if body.Identity, err = identityBlock(c, *group, assign, identities); err != nil {
+		return err
 	}
 	if body.Location, err = a.locationOrGroups(c, *location, *group); err != nil {
 		return err
@@ -77,59 +68,15 @@ func runAppCreate(a *app, args []string) error {
 }
 
 func runAppList(a *app, args []string) error {
-	fs := newFlagSet("app list")
-	group := fs.String("group", "", "resource group (default: the whole subscription)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return err
-	}
-	sites, err := c.ListResources(a.ctx, *group, client.TypeWebSite)
-	if err != nil {
-		return err
-	}
-	return a.printApps(true, sites...)
+	return a.listResources("app list", client.TypeWebSite, args, a.printApps)
 }
 
 func runAppShow(a *app, args []string) error {
-	c, id, err := a.appTarget("app show", args)
-	if err != nil {
-		return err
-	}
-	site, err := c.GetResource(a.ctx, id)
-	if err != nil {
-		return err
-	}
-	return a.printApps(false, site)
+	return a.showResource("app show", client.TypeWebSite, "app", args, a.printApps)
 }
 
 func runAppDelete(a *app, args []string) error {
-	c, id, err := a.appTarget("app delete", args)
-	if err != nil {
-		return err
-	}
-	return c.DeleteResource(a.ctx, id)
-}
-
-// appTarget parses --group and --name and returns the app's id.
-func (a *app) appTarget(name string, args []string) (*client.Client, string, error) {
-	fs := newFlagSet(name)
-	group := fs.String("group", "", "resource group")
-	appName := fs.String("name", "", "app name")
-	if err := parse(fs, args); err != nil {
-		return nil, "", err
-	}
-	if err := required([2]string{"group", *group}, [2]string{"name", *appName}); err != nil {
-		return nil, "", err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return nil, "", err
-	}
-	id, err := c.ResourceID(*group, client.TypeWebSite, *appName)
-	return c, id, err
+	return a.deleteResource("app delete", client.TypeWebSite, "app", args)
 }
 
 // hostOf reads an app's placement; "" when it has none.

@@ -41,16 +41,8 @@ func runVMCreate(a *app, args []string) error {
 		return err
 	}
 	body := client.Resource{Properties: json.RawMessage(`{}`)}
-	if assign {
-		// Like az: a bare --assign-identity means the system-assigned identity.
-		if len(identities) == 0 {
-			identities = []string{systemIdentity}
-		}
-		set, err := parseIdentityList(c, *group, identities)
-		if err != nil {
-			return err
-		}
-		body.Identity = set.block(nil)
+	if body.Identity, err = identityBlock(c, *group, assign, identities); err != nil {
+		return err
 	}
 	if body.Location, err = a.locationOrGroups(c, *location, *group); err != nil {
 		return err
@@ -63,59 +55,15 @@ func runVMCreate(a *app, args []string) error {
 }
 
 func runVMList(a *app, args []string) error {
-	fs := newFlagSet("vm list")
-	group := fs.String("group", "", "resource group (default: the whole subscription)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return err
-	}
-	vms, err := c.ListResources(a.ctx, *group, client.TypeVirtualMachine)
-	if err != nil {
-		return err
-	}
-	return a.printVMs(true, vms...)
+	return a.listResources("vm list", client.TypeVirtualMachine, args, a.printVMs)
 }
 
 func runVMShow(a *app, args []string) error {
-	c, id, err := a.vmTarget("vm show", args)
-	if err != nil {
-		return err
-	}
-	vm, err := c.GetResource(a.ctx, id)
-	if err != nil {
-		return err
-	}
-	return a.printVMs(false, vm)
+	return a.showResource("vm show", client.TypeVirtualMachine, "VM", args, a.printVMs)
 }
 
 func runVMDelete(a *app, args []string) error {
-	c, id, err := a.vmTarget("vm delete", args)
-	if err != nil {
-		return err
-	}
-	return c.DeleteResource(a.ctx, id)
-}
-
-// vmTarget parses --group and --name and returns the VM's id.
-func (a *app) vmTarget(name string, args []string) (*client.Client, string, error) {
-	fs := newFlagSet(name)
-	group := fs.String("group", "", "resource group")
-	vmName := fs.String("name", "", "VM name")
-	if err := parse(fs, args); err != nil {
-		return nil, "", err
-	}
-	if err := required([2]string{"group", *group}, [2]string{"name", *vmName}); err != nil {
-		return nil, "", err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return nil, "", err
-	}
-	id, err := c.ResourceID(*group, client.TypeVirtualMachine, *vmName)
-	return c, id, err
+	return a.deleteResource("vm delete", client.TypeVirtualMachine, "VM", args)
 }
 
 func (a *app) printVMs(asList bool, vms ...client.Resource) error {

@@ -172,7 +172,7 @@ func (a *app) changeVMIdentity(name string, args []string, edit func(have, chang
 }
 
 func runVMIdentityShow(a *app, args []string) error {
-	c, id, err := a.vmTarget("vm identity show", args)
+	c, id, err := a.resourceTarget("vm identity show", client.TypeVirtualMachine, "VM", args)
 	if err != nil {
 		return err
 	}
