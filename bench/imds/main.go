@@ -61,11 +61,12 @@ func run(duration time.Duration) error {
 		return fmt.Errorf("building signet: %v\n%s", err, out)
 	}
 
-	r, err := server.Start(ctx, server.Config{
+	cfg := server.Config{
 		Dev: true, DataDir: filepath.Join(tmp, "server"),
-		STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	cfg.FreePorts()
+	r, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -55,10 +55,12 @@ func run(n, workers int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	r, err := server.Start(ctx, server.Config{
-		Dev: true, DataDir: dir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0",
+	cfg := server.Config{
+		Dev: true, DataDir: dir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	cfg.FreePorts()
+	r, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -34,13 +34,11 @@ func startSignet(t testing.TB, dataDir string, opts ...func(*server.Config)) *si
 		dataDir = t.TempDir()
 	}
 	cfg := server.Config{
-		Dev:      true,
-		DataDir:  dataDir,
-		STSAddr:  "127.0.0.1:0",
-		ARMAddr:  "127.0.0.1:0",
-		MIRPAddr: "127.0.0.1:0",
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Dev:     true,
+		DataDir: dataDir,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	cfg.FreePorts()
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -106,10 +104,9 @@ func ctxT(t testing.TB) context.Context {
 
 // startErr tries to start a dev Signet on dataDir and returns the error.
 func startErr(dataDir string) (*server.Running, error) {
-	r, err := server.Start(context.Background(), server.Config{
-		Dev: true, DataDir: dataDir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	cfg := server.Config{Dev: true, DataDir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg.FreePorts()
+	r, err := server.Start(context.Background(), cfg)
 	if err == nil {
 		r.Close()
 	}

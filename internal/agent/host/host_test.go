@@ -40,8 +40,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	r, err := server.Start(t.Context(), server.Config{Dev: true, DataDir: t.TempDir(),
-		STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0", Logger: discard()})
+	cfg := server.Config{Dev: true, DataDir: t.TempDir(), Logger: discard()}
+	cfg.FreePorts()
+	r, err := server.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("starting signet: %v", err)
 	}
