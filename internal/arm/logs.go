@@ -12,6 +12,7 @@ import (
 
 const (
 	actionSignInsRead    = "Signet.Audit/signIns/read"
+	actionAccessLogsRead = "Signet.Audit/accessLogs/read"
 	actionActivityRead   = "Microsoft.Insights/eventtypes/values/read"
 	actionKeysRotate     = "Signet.Keys/rotate/action"
 	actionSigningKeysGet = "Signet.Keys/signingKeys/read"
@@ -44,6 +45,23 @@ type activityJSON struct {
 	Status        int       `json:"status"`
 	Message       string    `json:"message,omitempty"`
 	CallerAddress string    `json:"callerAddress"`
+}
+
+type accessJSON struct {
+	ID            string    `json:"id"`
+	Time          time.Time `json:"time"`
+	TenantID      string    `json:"tenantId"`
+	CallerID      string    `json:"callerId"`
+	ClientID      string    `json:"clientId"`
+	Service       string    `json:"service"`
+	ResourceID    string    `json:"resourceId"`
+	Item          string    `json:"item"`
+	Action        string    `json:"action"`
+	Result        string    `json:"result"`
+	Status        int       `json:"status"`
+	ErrorCode     string    `json:"errorCode,omitempty"`
+	CallerAddress string    `json:"callerAddress"`
+	TokenID       string    `json:"tokenId,omitempty"`
 }
 
 // logFilter reads since, top, principalId and result from the query.
@@ -127,6 +145,45 @@ func (s *Server) listActivity(w http.ResponseWriter, req *request) error {
 		}
 		if resourceid.Contains(scope, r.ResourceID) {
 			out.Value = append(out.Value, activityJSON(r))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// listAccessLogs answers the data-access records (secrets and blobs
+// touched, or refused) of resources inside the subscription. As with the
+// activity log, records are filtered after the store's limit.
+func (s *Server) listAccessLogs(w http.ResponseWriter, req *request) error {
+	sub, err := s.subscription(req, req.route.sub)
+	if err != nil {
+		return err
+	}
+	scope := "/subscriptions/" + sub.ID
+	if err := s.authorize(req, actionAccessLogsRead, scope); err != nil {
+		return err
+	}
+	f, err := logFilter(req, sub.TenantID)
+	if err != nil {
+		return err
+	}
+	top := f.Limit
+	f.Limit = maxLogRecords
+	var recs []store.Access
+	if err := s.Store.Read(req.Context(), func(tx store.Tx) error {
+		recs, err = tx.ListAccess(f)
+		return err
+	}); err != nil {
+		return internalError(err)
+	}
+	out := list[accessJSON]{Value: []accessJSON{}}
+	for _, r := range recs {
+		if len(out.Value) == top {
+			break
+		}
+		if resourceid.Contains(scope, r.ResourceID) {
+			out.Value = append(out.Value, accessJSON{ID: r.ID, Time: r.Time, TenantID: r.TenantID, CallerID: r.CallerID,
+				ClientID: r.ClientID, Service: r.Service, ResourceID: r.ResourceID, Item: r.Item, Action: r.Action,
+				Result: r.Result, Status: r.Status, ErrorCode: r.ErrorCode, CallerAddress: r.CallerAddress, TokenID: r.TokenID})
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)

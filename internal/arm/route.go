@@ -24,6 +24,7 @@ const (
 	routeRoleDefinitions                       // {scope}/providers/Microsoft.Authorization/roleDefinitions
 	routeRoleDefinition                        // {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}
 	routeSignIns                               // /subscriptions/{s}/providers/Signet.Audit/signIns
+	routeAccessLogs                            // /subscriptions/{s}/providers/Signet.Audit/accessLogs
 	routeActivity                              // /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values
 	routeKeysRotate                            // /providers/Signet.Keys/rotate
 	routeSigningKeys                           // /providers/Signet.Keys/signingKeys
@@ -177,6 +178,9 @@ func parseSubscriptionProvider(path string, rt route, rest []string) (route, err
 	switch {
 	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "signIns"):
 		rt.kind = routeSignIns
+		return rt, nil
+	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "accessLogs"):
+		rt.kind = routeAccessLogs
 		return rt, nil
 	case len(rest) == 2 && eq(rest[0], nsSignetIdentity) && eq(rest[1], "nodes"):
 		rt.kind = routeNodes

@@ -185,6 +185,8 @@ func (s *Server) handlers(k routeKind) map[string]handlerFunc {
 			http.MethodDelete: s.deleteRoleDefinition}
 	case routeSignIns:
 		return map[string]handlerFunc{http.MethodGet: s.listSignIns}
+	case routeAccessLogs:
+		return map[string]handlerFunc{http.MethodGet: s.listAccessLogs}
 	case routeActivity:
 		return map[string]handlerFunc{http.MethodGet: s.listActivity}
 	case routeKeysRotate:

@@ -30,6 +30,16 @@ type Config struct {
 	STSAddr  string
 	ARMAddr  string
 	MIRPAddr string // the identity resource provider, for host agents (mTLS)
+	// VaultAddr serves the Key Vault-compatible secrets data plane; vaults
+	// are addressed as {vault}.{VaultDNSSuffix}:{port} (or path-style).
+	VaultAddr      string
+	VaultDNSSuffix string
+	// BlobAddr serves the Blob data plane; accounts are addressed
+	// path-style (/{account}/…) or as {account}.{BlobDNSSuffix}:{port}.
+	// BlobMaxBlockSize bounds one Put Block (0: Azure's 4000 MiB).
+	BlobAddr         string
+	BlobDNSSuffix    string
+	BlobMaxBlockSize int64
 
 	// TLSCertFile and TLSKeyFile serve HTTPS in production. In dev mode a
 	// local CA under DataDir/tls issues the serving certificate.
@@ -99,6 +109,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MIRPAddr == "" {
 		c.MIRPAddr = "127.0.0.1:8445"
+	}
+	if c.VaultAddr == "" {
+		c.VaultAddr = "127.0.0.1:8446"
+	}
+	if c.VaultDNSSuffix == "" {
+		c.VaultDNSSuffix = "vault.localhost"
+	}
+	if c.BlobAddr == "" {
+		c.BlobAddr = "127.0.0.1:8447"
+	}
+	if c.BlobDNSSuffix == "" {
+		c.BlobDNSSuffix = "blob.localhost"
 	}
 	if len(c.PublicHosts) == 0 {
 		c.PublicHosts = []string{"127.0.0.1", "localhost"}

@@ -15,14 +15,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signet-platform/signet/client"
 	"github.com/signet-platform/signet/internal/agent/host"
 	"github.com/signet-platform/signet/internal/arm"
 	"github.com/signet-platform/signet/internal/audit"
 	"github.com/signet-platform/signet/internal/authz"
+	"github.com/signet-platform/signet/internal/blob"
+	"github.com/signet-platform/signet/internal/console"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
 	"github.com/signet-platform/signet/internal/mirp"
 	"github.com/signet-platform/signet/internal/seal"
+	"github.com/signet-platform/signet/internal/secrets"
 	"github.com/signet-platform/signet/internal/store"
 	"github.com/signet-platform/signet/internal/store/sqlstore"
 	"github.com/signet-platform/signet/internal/sts"
@@ -45,13 +49,24 @@ type Running struct {
 	Store store.Store
 	Keys  *keys.Manager
 	MIRP  *mirp.Server
+	// Vaults is the Key Vault-compatible secrets service (VaultURL names a
+	// vault's URL).
+	Vaults *secrets.Server
+	// Blob is the Blob data plane; BlobURL its base URL (accounts are
+	// {BlobURL}/{account}).
+	Blob    *blob.Server
+	BlobURL string
 	// Agent is the dev host's agent and DevHostID its resource (dev mode
 	// with a DevAgent config).
 	Agent     *host.Agent
 	DevHostID string
 
+	console *console.Server
+
 	cancel  context.CancelFunc
 	servers []*http.Server
+	vaultLn net.Listener
+	blobLn  net.Listener
 	wg      sync.WaitGroup
 	closers []func() error
 	errc    chan error
@@ -163,7 +178,17 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		Now:                           cfg.Now,
 		Logger:                        log.With("part", "sts"),
 	}
+	vaults, err := r.startVaults(cfg, st, km, recorder, master, stsURLs)
+	if err != nil {
+		return nil, err
+	}
+	blobs, blobHooks, err := r.startBlobs(ctx, cfg, st, km, recorder, master, stsURLs)
+	if err != nil {
+		return nil, err
+	}
 	control := &arm.Server{
+		TypeHooks: map[string]arm.TypeHooks{strings.ToLower(secrets.VaultType): vaults,
+			strings.ToLower(blob.AccountType): blobHooks},
 		Store: st,
 		Verifier: &jwt.Verifier{
 			Keys:        km,
@@ -195,8 +220,13 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	}
 
 	r.serve(stsLn, tokenService.Handler(), tlsCfg, "login")
-	r.serve(armLn, control.Handler(), tlsCfg, "management")
+	r.console = newConsole(r, log)
+	r.serve(armLn, withConsole(r.console.Handler(), control.Handler()), tlsCfg, "management")
 	r.serve(mirpLn, identityProvider.Handler(), mirpTLS, "identity provider")
+	r.serve(r.vaultLn, vaults.Handler(), tlsCfg, "vault")
+	r.serve(r.blobLn, blobs.Handler(), tlsCfg, "blob")
+	r.background(ctx, blobs.Run)
+	r.background(ctx, func(ctx context.Context) { vaults.Run(ctx, time.Hour) })
 	r.background(ctx, func(ctx context.Context) {
 		if err := identityProvider.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("identity provider reconcile loop stopped", "err", err)
@@ -412,4 +442,43 @@ func pruneAssertions(ctx context.Context, st store.Store, now func() time.Time, 
 			log.Warn("pruning used assertion ids", "err", err)
 		}
 	}
+}
+
+// newConsole builds the web console: it reaches this server's STS and
+// control plane over HTTPS like any other client; in dev mode its one-time
+// login links sign in as the dev admin.
+func newConsole(r *Running, log *slog.Logger) *console.Server {
+	c := &console.Server{
+		Base:   client.Config{ManagementURL: r.ARMURL, AuthorityHost: r.STSURL, CAFile: r.CAFile},
+		Logger: log.With("part", "console"),
+	}
+	if r.Dev != nil {
+		c.Base.TenantID, c.Base.SubscriptionID = r.Dev.TenantID, r.Dev.SubscriptionID
+		admin := c.Base
+		admin.ClientID, admin.ClientSecret = r.Dev.ClientID, r.Dev.ClientSecret
+		c.DevAdmin = &admin
+	}
+	return c
+}
+
+// withConsole serves /console and below from the console and everything
+// else from the control plane. A prefix test rather than a ServeMux, which
+// would clean and redirect ARM paths the control plane judges itself.
+func withConsole(consoleHandler, control http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p := req.URL.Path; p == console.Prefix || strings.HasPrefix(p, console.Prefix+"/") {
+			consoleHandler.ServeHTTP(w, req)
+			return
+		}
+		control.ServeHTTP(w, req)
+	})
+}
+
+// ConsoleLoginURL mints a one-time link that signs a browser in to the web
+// console as the dev admin (dev mode only; single use, valid 10 minutes).
+func (r *Running) ConsoleLoginURL() (string, error) {
+	if r.console == nil {
+		return "", errors.New("the console is not running")
+	}
+	return r.console.NewLoginURL()
 }

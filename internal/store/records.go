@@ -181,6 +181,13 @@ type SignIn struct {
 	CallerAddress  string
 	CredentialType string // "clientSecret", "clientAssertion", "managedIdentity", ...
 	TokenID        string // uti of the token issued, "" on failure
+
+	// Seq, PrevHash and Hash place the record in its stream's hash chain.
+	// The store sets them on append (whatever the caller put there) and
+	// returns them on read.
+	Seq      int64
+	PrevHash []byte
+	Hash     []byte
 }
 
 // Activity is one control-plane write.
@@ -195,6 +202,13 @@ type Activity struct {
 	Status        int    // HTTP status returned
 	Message       string
 	CallerAddress string
+
+	// Seq, PrevHash and Hash place the record in its stream's hash chain.
+	// The store sets them on append (whatever the caller put there) and
+	// returns them on read.
+	Seq      int64
+	PrevHash []byte
+	Hash     []byte
 }
 
 // Access is one data-plane operation: a secret or blob touched, or a
@@ -214,10 +228,19 @@ type Access struct {
 	ErrorCode     string // the service's error code on failure
 	CallerAddress string
 	TokenID       string // uti of the token used, to follow a token from issue to use
+
+	// Seq, PrevHash and Hash place the record in its stream's hash chain.
+	// The store sets them on append (whatever the caller put there) and
+	// returns them on read.
+	Seq      int64
+	PrevHash []byte
+	Hash     []byte
 }
 
-// AuditFilter narrows ListSignIns and ListActivity. Zero fields match all.
-// Results are ordered newest first.
+// AuditFilter narrows ListSignIns, ListActivity and ListAccess. Zero fields
+// match all. Results are ordered newest first, by (Time, ID) descending.
+// A field that names something a stream's records do not have (Operation
+// on sign-ins, TokenID on activity) matches no record of that stream.
 type AuditFilter struct {
 	TenantID    string
 	PrincipalID string // sign-ins: PrincipalID; activity and access: CallerID
@@ -225,4 +248,69 @@ type AuditFilter struct {
 	Until       time.Time
 	Result      string
 	Limit       int // 0: backend default (1000)
+
+	// ResourceID: sign-ins: the Resource asked for, exactly; activity and
+	// access: ResourceID at or below this scope (case-insensitive).
+	ResourceID string
+	// Operation: activity: Operation; access: Action (case-insensitive).
+	Operation string
+	// TokenID: sign-ins and access: the token's uti, exactly.
+	TokenID string
+	// After continues a listing: only records after this position in the
+	// newest-first order, that is older than After.Time, or as old with a
+	// smaller ID (keyset paging; the zero value starts at the newest).
+	After AuditCursor
+}
+
+// AuditCursor is a position in a newest-first audit listing: the (Time, ID)
+// of the last record of the previous page.
+type AuditCursor struct {
+	Time time.Time
+	ID   string
+}
+
+// IsZero reports whether the cursor is unset.
+func (c AuditCursor) IsZero() bool { return c.ID == "" && c.Time.IsZero() }
+
+// AuditStream names one audit log. Each stream has its own hash chain.
+type AuditStream string
+
+const (
+	StreamSignIns  AuditStream = "signins"
+	StreamActivity AuditStream = "activity"
+	StreamAccess   AuditStream = "access"
+)
+
+// AuditStreams lists every stream, in a stable order.
+var AuditStreams = []AuditStream{StreamSignIns, StreamActivity, StreamAccess}
+
+// AuditVerification is the outcome of checking one stream's hash chain.
+type AuditVerification struct {
+	Stream AuditStream
+	// OK is true when every kept record is intact, in sequence, and the
+	// chain ends at the stream's recorded head.
+	OK bool
+	// Checked counts the records whose hashes were checked.
+	Checked int64
+	// Head is the last appended record; Pruned the last one retention
+	// deleted (Seq 0 when none), from which the kept records continue.
+	Head   AuditCheckpoint
+	Pruned AuditCheckpoint
+	// FirstBad is the first record (in sequence order) found altered,
+	// inserted or missing; nil when OK.
+	FirstBad *AuditFault
+}
+
+// AuditCheckpoint is a position in a stream's hash chain.
+type AuditCheckpoint struct {
+	Seq  int64
+	Hash []byte
+}
+
+// AuditFault names the first break in a chain. ID is "" when the record is
+// missing (deleted).
+type AuditFault struct {
+	Seq    int64
+	ID     string
+	Reason string
 }

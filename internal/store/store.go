@@ -41,6 +41,8 @@ type Tx interface {
 	KeyTx
 	AuditTx
 	MIRPTx
+	BlobTx
+	SecretTx
 }
 
 // TenantTx covers tenants, subscriptions and resource groups.
@@ -144,4 +146,15 @@ type AuditTx interface {
 	ListActivity(AuditFilter) ([]Activity, error)
 	AppendAccess([]Access) error
 	ListAccess(AuditFilter) ([]Access, error)
+
+	// VerifyAudit checks a stream's hash chain from the retention
+	// checkpoint to its head and reports the first break. It reads the
+	// whole stream: run it in a Read transaction.
+	VerifyAudit(AuditStream) (AuditVerification, error)
+	// PruneAudit deletes up to max of a stream's oldest records (in
+	// sequence order) whose Time is before before, stopping at the first
+	// record that is not, and moves the stream's checkpoint to the last
+	// one deleted so the chain still verifies. It returns how many it
+	// deleted.
+	PruneAudit(stream AuditStream, before time.Time, max int) (int, error)
 }

@@ -94,6 +94,34 @@ func TestManagedIdentityReadsAVaultSecret(t *testing.T) {
 	}
 	_, err = uc.GetSecret(ctx, "other", "", nil)
 	wantKVError(t, "read a secret without a role on it", err, http.StatusForbidden, "Forbidden", "ForbiddenByRbac")
+
+	// The control plane shows those accesses, with the caller and token.
+	var logs struct {
+		Value []struct {
+			CallerID, Action, Item, Result, TokenID, ResourceID string
+			Status                                              int
+		} `json:"value"`
+	}
+	_, err = armDo(ctx, t, s, s.adminCredential(t), http.MethodGet,
+		"/subscriptions/"+s.Dev.SubscriptionID+"/providers/Signet.Audit/accessLogs", "2024-01-01", nil, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var denied, read int
+	for _, a := range logs.Value {
+		if a.CallerID != h.sysOID || a.Action != "Microsoft.KeyVault/vaults/secrets/getSecret/action" || !strings.EqualFold(a.ResourceID, vault) {
+			continue
+		}
+		switch {
+		case a.Status == http.StatusForbidden && a.Result == "failure":
+			denied++
+		case a.Status == http.StatusOK && a.Result == "success" && a.TokenID != "":
+			read++
+		}
+	}
+	if denied != 1 || read != 1 {
+		t.Errorf("access log for the VM's identity: %d denied and %d successful reads, want 1 and 1", denied, read)
+	}
 }
 
 // Restart keeps every secret; a wrong master key stops the start with a

@@ -1,7 +1,7 @@
 package sqlstore
 
 import (
-	"fmt"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -11,31 +11,87 @@ import (
 // defaultAuditLimit applies when AuditFilter.Limit is zero or negative.
 const defaultAuditLimit = 1000
 
-// auditWhere builds the WHERE clause shared by both logs. principalCol is the
-// key column AuditFilter.PrincipalID is matched against. Since is inclusive,
-// Until exclusive.
-func auditWhere(f store.AuditFilter, principalCol string) (string, []any) {
+// auditTable describes one stream's table for listing: which columns each
+// AuditFilter field matches ("" when the stream's records have no such
+// field, so a non-empty filter value matches nothing).
+type auditTable struct {
+	principalCol string
+	// resourceCol is matched exactly when resourceScope is false (the
+	// sign-in's requested resource), or as an ARM scope prefix.
+	resourceCol   string
+	resourceScope bool
+	operationCol  string
+	tokenCol      string
+}
+
+var (
+	signInTable   = auditTable{principalCol: "principal_key", resourceCol: "resource", tokenCol: "token_id"}
+	activityTable = auditTable{principalCol: "caller_key", resourceCol: "resource_key", resourceScope: true, operationCol: "operation"}
+	accessTable   = auditTable{principalCol: "caller_key", resourceCol: "resource_key", resourceScope: true, operationCol: "action", tokenCol: "token_id"}
+)
+
+// auditWhere builds the WHERE, ORDER BY and LIMIT shared by the logs. Since
+// is inclusive, Until exclusive; the order is newest first by (time, id),
+// which every filter's index ends in, and After continues it by keyset.
+func auditWhere(f store.AuditFilter, tab auditTable) (string, []any) {
 	var where []string
 	var args []any
+	cond := func(c string, a ...any) {
+		where = append(where, c)
+		args = append(args, a...)
+	}
 	if f.TenantID != "" {
-		where = append(where, "tenant_key = ?")
-		args = append(args, key(f.TenantID))
+		// Principal, token and resource filters select far fewer rows than
+		// the tenant, but without statistics SQLite cannot tell the tenant
+		// index from theirs; "|| ''" keeps it off the tenant index then.
+		// PostgreSQL plans by statistics and only sees a filter.
+		if f.PrincipalID != "" || f.TokenID != "" || f.ResourceID != "" {
+			cond("tenant_key || '' = ?", key(f.TenantID))
+		} else {
+			cond("tenant_key = ?", key(f.TenantID))
+		}
 	}
 	if f.PrincipalID != "" {
-		where = append(where, principalCol+" = ?")
-		args = append(args, key(f.PrincipalID))
+		cond(tab.principalCol+" = ?", key(f.PrincipalID))
+	}
+	if f.ResourceID != "" {
+		switch k := scopeKey(f.ResourceID); {
+		case !tab.resourceScope:
+			cond(tab.resourceCol+" = ?", f.ResourceID)
+		case k == "/":
+			// Everything is below the root.
+		default:
+			// At the scope, or below it: a byte range, so the index serves
+			// it ("0" is the byte after "/").
+			cond("("+tab.resourceCol+" = ? OR ("+tab.resourceCol+" >= ? AND "+tab.resourceCol+" < ?))", k, k+"/", k+"0")
+		}
+	}
+	if f.Operation != "" {
+		if tab.operationCol == "" {
+			cond("1 = 0")
+		} else {
+			cond("lower("+tab.operationCol+") = ?", strings.ToLower(f.Operation))
+		}
+	}
+	if f.TokenID != "" {
+		if tab.tokenCol == "" {
+			cond("1 = 0")
+		} else {
+			cond(tab.tokenCol+" = ?", f.TokenID)
+		}
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, f.Since.UnixMicro())
+		cond("time >= ?", f.Since.UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, f.Until.UnixMicro())
+		cond("time < ?", f.Until.UnixMicro())
 	}
 	if f.Result != "" {
-		where = append(where, "result = ?")
-		args = append(args, f.Result)
+		cond("result = ?", f.Result)
+	}
+	if !f.After.IsZero() {
+		// Row values: both engines seek the (…, time, id) index with them.
+		cond("(time, id) < (?, ?)", f.After.Time.UnixMicro(), f.After.ID)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -45,109 +101,142 @@ func auditWhere(f store.AuditFilter, principalCol string) (string, []any) {
 	if len(where) > 0 {
 		q = " WHERE " + strings.Join(where, " AND ")
 	}
-	// Newest first; id breaks ties so that pages are stable.
 	q += " ORDER BY time DESC, id DESC LIMIT ?"
 	return q, append(args, limit)
 }
 
+// chainCols are the columns every log carries for its hash chain. seq is
+// NULL only in a row written behind the store's back.
+const chainCols = "seq, prev_hash, hash"
+
+func chainDest(seq *sql.NullInt64, prev, hash *[]byte) []any { return []any{seq, prev, hash} }
+
 const signInCols = `id, time, tenant_id, principal_id, client_id, resource, result, error_code, reason,
 	caller_address, credential_type, token_id`
 
-func scanSignIn(sc scanner) (store.SignIn, error) {
+func signInFields(v store.SignIn) []any {
+	return []any{v.ID, v.Time.UnixMicro(), v.TenantID, v.PrincipalID, v.ClientID, v.Resource, v.Result, v.ErrorCode,
+		v.Reason, v.CallerAddress, v.CredentialType, v.TokenID}
+}
+
+func scanSignIn(sc scanner, extra ...any) (store.SignIn, error) {
 	var v store.SignIn
 	var at int64
-	err := sc.Scan(&v.ID, &at, &v.TenantID, &v.PrincipalID, &v.ClientID, &v.Resource, &v.Result, &v.ErrorCode,
-		&v.Reason, &v.CallerAddress, &v.CredentialType, &v.TokenID)
-	v.Time = time.UnixMicro(at).UTC()
+	var seq sql.NullInt64
+	dest := append([]any{&v.ID, &at, &v.TenantID, &v.PrincipalID, &v.ClientID, &v.Resource, &v.Result, &v.ErrorCode,
+		&v.Reason, &v.CallerAddress, &v.CredentialType, &v.TokenID}, chainDest(&seq, &v.PrevHash, &v.Hash)...)
+	err := sc.Scan(append(dest, extra...)...)
+	v.Time, v.Seq = time.UnixMicro(at).UTC(), seq.Int64
 	return v, err
 }
 
-// AppendSignIns appends records; a duplicate ID is ErrConflict and, as with
-// any error, the caller's Write keeps none of the batch.
+var signInChain = chainStream[store.SignIn]{
+	stream: store.StreamSignIns, table: "sign_ins", cols: signInCols,
+	keyCols: []string{"tenant_key", "principal_key"},
+	fields:  signInFields,
+	keys:    func(v store.SignIn) []string { return []string{key(v.TenantID), key(v.PrincipalID)} },
+	scan:    scanSignIn,
+	link:    func(v *store.SignIn) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
+}
+
+// AppendSignIns appends records to the sign-in chain; a duplicate ID is
+// ErrConflict and, as with any error, the caller's Write keeps none of the
+// batch.
 func (t *tx) AppendSignIns(records []store.SignIn) error {
-	for _, v := range records {
-		if err := t.insert("append sign-in "+v.ID,
-			`INSERT INTO sign_ins (id, time, tenant_key, tenant_id, principal_key, principal_id, client_id, resource,
-				result, error_code, reason, caller_address, credential_type, token_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			v.ID, v.Time.UnixMicro(), key(v.TenantID), v.TenantID, key(v.PrincipalID), v.PrincipalID, v.ClientID,
-			v.Resource, v.Result, v.ErrorCode, v.Reason, v.CallerAddress, v.CredentialType, v.TokenID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return appendChained(t, signInChain, records)
 }
 
 // ListSignIns lists sign-ins newest first; PrincipalID filters on the
 // sign-in's principal.
 func (t *tx) ListSignIns(f store.AuditFilter) ([]store.SignIn, error) {
-	where, args := auditWhere(f, "principal_key")
-	return list(t, "list sign-ins", scanSignIn, "SELECT "+signInCols+" FROM sign_ins"+where, args...)
+	where, args := auditWhere(f, signInTable)
+	return list(t, "list sign-ins", func(sc scanner) (store.SignIn, error) { return scanSignIn(sc) },
+		"SELECT "+signInCols+", "+chainCols+" FROM sign_ins"+where, args...)
 }
 
 const activityCols = "id, time, tenant_id, caller_id, operation, resource_id, result, status, message, caller_address"
 
-func scanActivity(sc scanner) (store.Activity, error) {
+func activityFields(v store.Activity) []any {
+	return []any{v.ID, v.Time.UnixMicro(), v.TenantID, v.CallerID, v.Operation, v.ResourceID, v.Result, int64(v.Status),
+		v.Message, v.CallerAddress}
+}
+
+func scanActivity(sc scanner, extra ...any) (store.Activity, error) {
 	var v store.Activity
 	var at int64
-	err := sc.Scan(&v.ID, &at, &v.TenantID, &v.CallerID, &v.Operation, &v.ResourceID, &v.Result, &v.Status,
-		&v.Message, &v.CallerAddress)
-	v.Time = time.UnixMicro(at).UTC()
+	var seq sql.NullInt64
+	dest := append([]any{&v.ID, &at, &v.TenantID, &v.CallerID, &v.Operation, &v.ResourceID, &v.Result, &v.Status,
+		&v.Message, &v.CallerAddress}, chainDest(&seq, &v.PrevHash, &v.Hash)...)
+	err := sc.Scan(append(dest, extra...)...)
+	v.Time, v.Seq = time.UnixMicro(at).UTC(), seq.Int64
 	return v, err
 }
 
-// AppendActivity appends records; a duplicate ID is ErrConflict.
+var activityChain = chainStream[store.Activity]{
+	stream: store.StreamActivity, table: "activity", cols: activityCols,
+	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
+	fields:  activityFields,
+	keys: func(v store.Activity) []string {
+		return []string{key(v.TenantID), key(v.CallerID), key(v.ResourceID)}
+	},
+	scan: scanActivity,
+	link: func(v *store.Activity) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
+}
+
+// AppendActivity appends records to the activity chain; a duplicate ID is
+// ErrConflict.
 func (t *tx) AppendActivity(records []store.Activity) error {
-	for _, v := range records {
-		if err := t.insert(fmt.Sprintf("append activity %s", v.ID),
-			`INSERT INTO activity (id, time, tenant_key, tenant_id, caller_key, caller_id, operation, resource_id,
-				result, status, message, caller_address)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			v.ID, v.Time.UnixMicro(), key(v.TenantID), v.TenantID, key(v.CallerID), v.CallerID, v.Operation,
-			v.ResourceID, v.Result, v.Status, v.Message, v.CallerAddress); err != nil {
-			return err
-		}
-	}
-	return nil
+	return appendChained(t, activityChain, records)
 }
 
 // ListActivity lists activity newest first; PrincipalID filters on CallerID.
 func (t *tx) ListActivity(f store.AuditFilter) ([]store.Activity, error) {
-	where, args := auditWhere(f, "caller_key")
-	return list(t, "list activity", scanActivity, "SELECT "+activityCols+" FROM activity"+where, args...)
+	where, args := auditWhere(f, activityTable)
+	return list(t, "list activity", func(sc scanner) (store.Activity, error) { return scanActivity(sc) },
+		"SELECT "+activityCols+", "+chainCols+" FROM activity"+where, args...)
 }
 
 const accessCols = `id, time, tenant_id, caller_id, client_id, service, resource_id, item, action, result, status,
 	error_code, caller_address, token_id`
 
-func scanAccess(sc scanner) (store.Access, error) {
+func accessFields(v store.Access) []any {
+	return []any{v.ID, v.Time.UnixMicro(), v.TenantID, v.CallerID, v.ClientID, v.Service, v.ResourceID, v.Item, v.Action,
+		v.Result, int64(v.Status), v.ErrorCode, v.CallerAddress, v.TokenID}
+}
+
+func scanAccess(sc scanner, extra ...any) (store.Access, error) {
 	var v store.Access
 	var at int64
-	err := sc.Scan(&v.ID, &at, &v.TenantID, &v.CallerID, &v.ClientID, &v.Service, &v.ResourceID, &v.Item, &v.Action,
-		&v.Result, &v.Status, &v.ErrorCode, &v.CallerAddress, &v.TokenID)
-	v.Time = time.UnixMicro(at).UTC()
+	var seq sql.NullInt64
+	dest := append([]any{&v.ID, &at, &v.TenantID, &v.CallerID, &v.ClientID, &v.Service, &v.ResourceID, &v.Item,
+		&v.Action, &v.Result, &v.Status, &v.ErrorCode, &v.CallerAddress, &v.TokenID},
+		chainDest(&seq, &v.PrevHash, &v.Hash)...)
+	err := sc.Scan(append(dest, extra...)...)
+	v.Time, v.Seq = time.UnixMicro(at).UTC(), seq.Int64
 	return v, err
 }
 
-// AppendAccess appends data-access records; a duplicate ID is ErrConflict.
+var accessChain = chainStream[store.Access]{
+	stream: store.StreamAccess, table: "access_log", cols: accessCols,
+	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
+	fields:  accessFields,
+	keys: func(v store.Access) []string {
+		return []string{key(v.TenantID), key(v.CallerID), key(v.ResourceID)}
+	},
+	scan: scanAccess,
+	link: func(v *store.Access) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
+}
+
+// AppendAccess appends data-access records to their chain; a duplicate ID
+// is ErrConflict.
 func (t *tx) AppendAccess(records []store.Access) error {
-	for _, v := range records {
-		if err := t.insert("append access "+v.ID,
-			`INSERT INTO access_log (id, time, tenant_key, tenant_id, caller_key, caller_id, client_id, service,
-				resource_key, resource_id, item, action, result, status, error_code, caller_address, token_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			v.ID, v.Time.UnixMicro(), key(v.TenantID), v.TenantID, key(v.CallerID), v.CallerID, v.ClientID, v.Service,
-			key(v.ResourceID), v.ResourceID, v.Item, v.Action, v.Result, v.Status, v.ErrorCode, v.CallerAddress,
-			v.TokenID); err != nil {
-			return err
-		}
-	}
-	return nil
+	return appendChained(t, accessChain, records)
 }
 
 // ListAccess lists data-access records newest first; PrincipalID filters on
 // CallerID.
 func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
-	where, args := auditWhere(f, "caller_key")
-	return list(t, "list access", scanAccess, "SELECT "+accessCols+" FROM access_log"+where, args...)
+	where, args := auditWhere(f, accessTable)
+	return list(t, "list access", func(sc scanner) (store.Access, error) { return scanAccess(sc) },
+		"SELECT "+accessCols+", "+chainCols+" FROM access_log"+where, args...)
 }

@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Ping", testPing},
 	}
 	tests = append(tests, mirpTests...)
+	tests = append(tests, auditTests...)
+	tests = append(tests, blobTests...)
+	tests = append(tests, secretTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

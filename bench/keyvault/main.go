@@ -1,0 +1,302 @@
+// Command keyvault measures GET secret over HTTPS with a valid token and an
+// RBAC check against a real in-process Signet, side by side in the same run
+// with a minimal Go HTTPS server returning the same bytes, both driven by
+// wrk with the same connections and threads. It then adds 100,000 role
+// assignments (of other principals, at scopes around the vault) and
+// measures the GET again. It prints requests/s, p99 latency and the ratios.
+//
+//	go run ./bench/keyvault -d 10s -c 64 -t 2
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/signet-platform/signet/internal/authz"
+	"github.com/signet-platform/signet/internal/secrets"
+	"github.com/signet-platform/signet/internal/server"
+	"github.com/signet-platform/signet/internal/store"
+)
+
+func main() {
+	dur := flag.Duration("d", 10*time.Second, "duration of each wrk run")
+	conns := flag.Int("c", 64, "wrk connections")
+	threads := flag.Int("t", 2, "wrk threads")
+	many := flag.Int("assignments", 100_000, "role assignments for the large-store measurement")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first Signet run to this file")
+	flag.Parse()
+	if err := run(*dur, *conns, *threads, *many); err != nil {
+		fmt.Fprintln(os.Stderr, "keyvault bench:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	vaultName  = "benchvault"
+	secretName = "bench-secret"
+)
+
+func run(dur time.Duration, conns, threads, many int) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "signet-kv-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	r, err := server.Start(ctx, server.Config{
+		Dev: true, DataDir: dir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0", VaultAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	vaultID := "/subscriptions/" + r.Dev.SubscriptionID + "/resourceGroups/" + r.Dev.ResourceGroup + "/providers/Microsoft.KeyVault/vaults/" + vaultName
+	err = r.Store.Write(ctx, func(tx store.Tx) error {
+		res := store.Resource{ID: vaultID, SubscriptionID: r.Dev.SubscriptionID, ResourceGroup: r.Dev.ResourceGroup,
+			Type: secrets.VaultType, Name: vaultName, Location: "local", Properties: []byte(`{}`), CreatedAt: time.Now()}
+		if invalid, err := r.Vaults.Prepare(tx, &res, true); err != nil || invalid != "" {
+			return fmt.Errorf("vault: %v %s", err, invalid)
+		}
+		if err := tx.PutResource(res); err != nil {
+			return err
+		}
+		return tx.CreateRoleAssignment(store.RoleAssignment{ID: uuid.NewString(), Scope: vaultID,
+			RoleDefinitionID: authz.KeyVaultSecretsOfficerRoleID, PrincipalID: r.Dev.ObjectID, PrincipalType: "ServicePrincipal", CreatedAt: time.Now()})
+	})
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(r.CAFile)
+	if err != nil {
+		return err
+	}
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+	token, err := adminToken(hc, r)
+	if err != nil {
+		return err
+	}
+
+	// Path-style, so wrk needs no name resolution.
+	vaultURL := strings.TrimSuffix(r.VaultURL(vaultName), "/")
+	u, _ := url.Parse(vaultURL)
+	_, port, _ := net.SplitHostPort(u.Host)
+	base := "https://127.0.0.1:" + port + "/" + vaultName
+	getURL := base + "/secrets/" + secretName + "/?api-version=7.4"
+	if _, err := call(hc, http.MethodPut, base+"/secrets/"+secretName+"?api-version=7.4", token, `{"value":"correct horse battery staple"}`); err != nil {
+		return err
+	}
+	body, err := call(hc, http.MethodGet, getURL, token, "")
+	if err != nil {
+		return err
+	}
+
+	baseURL, stopBaseline, err := baseline(filepath.Join(dir, "tls"), body)
+	if err != nil {
+		return err
+	}
+	defer stopBaseline()
+
+	fmt.Printf("cores: %d, wrk: %d threads, %d connections, %s per run; response %d bytes\n", runtime.NumCPU(), threads, conns, dur, len(body))
+	wrk := func(target string) (result, error) { return runWrk(target, token, dur, conns, threads) }
+	bl, err := wrk(baseURL + "/secrets/" + secretName + "/?api-version=7.4")
+	if err != nil {
+		return err
+	}
+	stopProfile, err := startProfile()
+	if err != nil {
+		return err
+	}
+	few, err := wrk(getURL)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	if err := addAssignments(ctx, r.Store, r.Dev.SubscriptionID, vaultID, many); err != nil {
+		return err
+	}
+	lots, err := wrk(getURL)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("\n%-52s %12s %10s %9s\n", "measurement", "requests/s", "p99", "non-2xx")
+	fmt.Printf("%-52s %12.0f %10s %9d\n", "minimal Go HTTPS server, same bytes", bl.rps, bl.p99, bl.errors)
+	fmt.Printf("%-52s %12.0f %10s %9d\n", "Signet GET secret (token + RBAC), 10 assignments", few.rps, few.p99, few.errors)
+	fmt.Printf("%-52s %12.0f %10s %9d\n", fmt.Sprintf("Signet GET secret, %d more assignments", many), lots.rps, lots.p99, lots.errors)
+	fmt.Printf("\nthroughput ratio Signet/baseline: %.2f (target >= 0.5)\n", few.rps/bl.rps)
+	fmt.Printf("p99 ratio Signet/baseline:        %.2f (target <= 2)\n", float64(few.p99)/float64(bl.p99))
+	fmt.Printf("time per request, %d vs 10 assignments: %.2f (target <= 1.2)\n", many, few.rps/lots.rps)
+	if few.errors+lots.errors+bl.errors > 0 {
+		return fmt.Errorf("non-2xx responses during the runs")
+	}
+	return nil
+}
+
+func adminToken(hc *http.Client, r *server.Running) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {r.Dev.ClientID},
+		"client_secret": {r.Dev.ClientSecret}, "scope": {"https://vault.azure.net/.default"}}
+	resp, err := hc.PostForm(r.STSURL+"/"+r.Dev.TenantID+"/oauth2/v2.0/token", form)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		return "", fmt.Errorf("token: %s %v", resp.Status, err)
+	}
+	return out.AccessToken, nil
+}
+
+func call(hc *http.Client, method, u, token, body string) ([]byte, error) {
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s: %s %s", method, u, resp.Status, b)
+	}
+	return b, err
+}
+
+// baseline serves body for every request over HTTPS with the same
+// certificate, the least any HTTPS server must do.
+func baseline(tlsDir string, body []byte) (string, func(), error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(tlsDir, "server.pem"), filepath.Join(tlsDir, "server-key.pem"))
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write(body)
+		}),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
+	}
+	go srv.ServeTLS(ln, "", "")
+	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// addAssignments adds n role assignments of other principals: most at the
+// vault and the subscription (the scopes a check reads), the rest on other
+// vaults' secrets.
+func addAssignments(ctx context.Context, st store.Store, sub, vaultID string, n int) error {
+	const batch = 5000
+	scopes := []string{vaultID, "/subscriptions/" + sub, vaultID + "/secrets/other", vaultID + "x/secrets/s"}
+	for done := 0; done < n; done += batch {
+		err := st.Write(ctx, func(tx store.Tx) error {
+			for i := done; i < min(done+batch, n); i++ {
+				err := tx.CreateRoleAssignment(store.RoleAssignment{ID: uuid.NewString(), Scope: scopes[i%len(scopes)],
+					RoleDefinitionID: authz.KeyVaultSecretsUserRoleID, PrincipalID: uuid.NewString(), PrincipalType: "ServicePrincipal", CreatedAt: time.Now()})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var cpuProfile string
+
+func startProfile() (func(), error) {
+	if cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+type result struct {
+	rps    float64
+	p99    time.Duration
+	errors int
+}
+
+var (
+	rpsRE    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	p99RE    = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)`)
+	non2xxRE = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
+	errRE    = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+)
+
+func runWrk(target, token string, dur time.Duration, conns, threads int) (result, error) {
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", dur.String(), "--latency",
+		"-H", "Authorization: Bearer "+token, target)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	var res result
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		line := sc.Text()
+		if m := rpsRE.FindStringSubmatch(line); m != nil {
+			res.rps, _ = strconv.ParseFloat(m[1], 64)
+		}
+		if m := p99RE.FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
+			res.p99 = time.Duration(v * float64(unit))
+		}
+		if m := non2xxRE.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			res.errors += n
+		}
+		if m := errRE.FindStringSubmatch(line); m != nil {
+			for _, s := range m[1:] {
+				n, _ := strconv.Atoi(s)
+				res.errors += n
+			}
+		}
+	}
+	if res.rps == 0 {
+		return res, fmt.Errorf("no rate in wrk output: %s", out)
+	}
+	return res, nil
+}

@@ -1,0 +1,186 @@
+package content
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Writer writes one content file. Nothing is visible under the file's id
+// until Commit returns; Abort (or a crash) leaves only a temporary file
+// that Sweep removes.
+type Writer struct {
+	s       *Store
+	account string
+	id      string
+	tmp     string
+	f       *os.File
+	aead    cipher.AEAD
+	chunk   int
+	buf     *[]byte // plaintext accumulates in (*buf)[:n]; sealing happens in place
+	n       int
+	idx     uint64
+	size    int64
+	ad      []byte
+	nonce   [12]byte
+	err     error
+	done    bool
+}
+
+// Create starts a new content file for an account.
+func (s *Store) Create(accountID string, accountKey []byte) (*Writer, error) {
+	if !validAccount(accountID) {
+		return nil, fmt.Errorf("content: invalid account id %q", accountID)
+	}
+	var hdr [headerSize]byte
+	copy(hdr[:], magic)
+	hdr[4], hdr[5] = version1, byte(s.chunkLog2())
+	salt := hdr[8:]
+	rand.Read(salt)
+	aead, err := fileAEAD(accountKey, salt)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.Dir, accountID, tmpDir)
+	if err := s.ensureDir(dir); err != nil {
+		return nil, err
+	}
+	id := newFileID()
+	tmp := filepath.Join(dir, id+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	if _, err := f.Write(hdr[:]); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("content: %w", err)
+	}
+	chunk := 1 << s.chunkLog2()
+	return &Writer{s: s, account: accountID, id: id, tmp: tmp, f: f, aead: aead, chunk: chunk,
+		buf: s.buffer(chunk)}, nil
+}
+
+// ID is the file's id, valid once Commit succeeds.
+func (w *Writer) ID() string { return w.id }
+
+// Size is the number of plaintext bytes written so far.
+func (w *Writer) Size() int64 { return w.size }
+
+// Write encrypts p into the file.
+func (w *Writer) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if w.err != nil {
+			return written, w.err
+		}
+		if w.n == w.chunk {
+			// Only now is it known that the full chunk is not the last.
+			w.flush(false)
+			continue
+		}
+		c := copy((*w.buf)[w.n:w.chunk], p)
+		w.n += c
+		w.size += int64(c)
+		written += c
+		p = p[c:]
+	}
+	return written, w.err
+}
+
+// ReadFrom reads r to its end straight into the chunk buffer (io.Copy
+// uses it), saving a copy per byte.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		if w.err != nil {
+			return total, w.err
+		}
+		if w.n == w.chunk {
+			// Peek one byte to learn whether the full chunk is the last.
+			var one [1]byte
+			k, err := io.ReadFull(r, one[:])
+			if k == 0 {
+				if err == io.EOF {
+					return total, nil
+				}
+				return total, err
+			}
+			w.flush(false)
+			(*w.buf)[0] = one[0]
+			w.n, w.size, total = 1, w.size+1, total+1
+			continue
+		}
+		k, err := io.ReadFull(r, (*w.buf)[w.n:w.chunk])
+		w.n += k
+		w.size += int64(k)
+		total += int64(k)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func (w *Writer) flush(final bool) {
+	w.ad = chunkAD(w.ad, w.id, w.idx, final)
+	sealed := w.aead.Seal((*w.buf)[:0], chunkNonce(&w.nonce, w.idx), (*w.buf)[:w.n], w.ad)
+	if _, err := w.f.Write(sealed); err != nil {
+		w.err = fmt.Errorf("content: %w", err)
+	}
+	w.idx++
+	w.n = 0
+}
+
+// Commit seals the last chunk, syncs the file, renames it into place and
+// syncs its directory. After Commit the file is durable under ID().
+func (w *Writer) Commit() error {
+	if w.done {
+		return errors.New("content: writer already finished")
+	}
+	w.flush(true)
+	err := w.err
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.finish()
+	if err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("content: write %s: %w", w.id, err)
+	}
+	dst, _ := w.s.path(w.account, w.id)
+	if err := w.s.ensureDir(filepath.Dir(dst)); err != nil {
+		os.Remove(w.tmp)
+		return err
+	}
+	if err := os.Rename(w.tmp, dst); err != nil {
+		os.Remove(w.tmp)
+		return fmt.Errorf("content: %w", err)
+	}
+	return syncDir(filepath.Dir(dst))
+}
+
+// Abort discards the file. It is safe after Commit (a no-op then).
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.f.Close()
+	os.Remove(w.tmp)
+	w.finish()
+}
+
+func (w *Writer) finish() {
+	w.done = true
+	w.s.release(w.chunk, w.buf)
+	w.buf = nil
+}

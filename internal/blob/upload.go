@@ -1,0 +1,112 @@
+package blob
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"hash"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/signet-platform/signet/internal/blob/content"
+)
+
+// receive streams the request body into a new content file and commits
+// the file (synced, renamed), checking Content-Length, the size limit and
+// Content-MD5. The caller records the file in the store, or removes it.
+// wantMD5 asks for the body's MD5 even without a Content-MD5 header.
+func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string, size int64, sum []byte, err error) {
+	r := req.r
+	if r.ContentLength < 0 {
+		return "", 0, nil, errf(http.StatusLengthRequired, "MissingContentLengthHeader",
+			"Content-Length HTTP header is missing.")
+	}
+	if r.ContentLength > limit {
+		return "", 0, nil, errf(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
+			"The request body is too large and exceeds the maximum permissible limit.")
+	}
+	var expect []byte
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		if expect, err = base64.StdEncoding.DecodeString(v); err != nil || len(expect) != md5.Size {
+			return "", 0, nil, invalidHeader("Content-MD5")
+		}
+	}
+	key, err := s.accountKey(req.account)
+	if err != nil {
+		return "", 0, nil, internal(err)
+	}
+	w, err := s.Content.Create(req.account.ID, key)
+	if err != nil {
+		return "", 0, nil, internal(err)
+	}
+	defer w.Abort()
+	var body io.Reader = &deadlineReader{r: r.Body, rc: http.NewResponseController(req.w)}
+	var h hash.Hash
+	if wantMD5 || expect != nil {
+		h = md5.New()
+		body = io.TeeReader(body, h)
+	}
+	n, err := w.ReadFrom(body)
+	if err != nil {
+		if errors.Is(err, content.ErrCorrupt) || n == r.ContentLength {
+			return "", 0, nil, internal(err)
+		}
+		// The client went away or sent less than it announced.
+		return "", 0, nil, errf(http.StatusBadRequest, "InvalidInput",
+			"One of the request inputs is not valid.").with(err)
+	}
+	if n != r.ContentLength {
+		return "", 0, nil, errf(http.StatusBadRequest, "InvalidInput",
+			"The request body does not match its Content-Length.")
+	}
+	if h != nil {
+		sum = h.Sum(nil)
+		if expect != nil && !bytes.Equal(sum, expect) {
+			return "", 0, nil, errf(http.StatusBadRequest, "Md5Mismatch",
+				"The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
+		}
+	}
+	if err := w.Commit(); err != nil {
+		return "", 0, nil, internal(err)
+	}
+	return w.ID(), n, sum, nil
+}
+
+// deadlineReader keeps pushing the connection's read deadline out while
+// a large body keeps arriving, so the listener's ReadTimeout bounds an
+// idle client, not a long upload.
+type deadlineReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	last time.Time
+}
+
+const bodyIdleTimeout = 60 * time.Second
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(d.last) > 5*time.Second {
+		d.last = now
+		_ = d.rc.SetReadDeadline(now.Add(bodyIdleTimeout)) // unsupported writers keep the server's timeout
+	}
+	return d.r.Read(p)
+}
+
+// unsupportedWriteHeaders refuses what Signet does not implement and must
+// not silently ignore: customer-provided keys and scopes (the client would
+// believe its key protects the data) and leases (Signet has none, so a
+// lease id can never match).
+func unsupportedWriteHeaders(h http.Header) error {
+	for _, name := range []string{"x-ms-encryption-key", "x-ms-encryption-scope"} {
+		if h.Get(name) != "" {
+			return errf(http.StatusBadRequest, "FeatureNotSupported",
+				"Customer-provided encryption keys and scopes are not supported; data is encrypted with the account's key.")
+		}
+	}
+	if h.Get("x-ms-lease-id") != "" {
+		return errf(http.StatusPreconditionFailed, "LeaseNotPresentWithBlobOperation",
+			"There is currently no lease on the blob.")
+	}
+	return nil
+}

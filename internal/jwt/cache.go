@@ -1,0 +1,153 @@
+package jwt
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// DefaultCacheEntries bounds a CachingVerifier whose MaxEntries is zero.
+const DefaultCacheEntries = 10000
+
+// CachingVerifier remembers tokens Verifier accepted, so that a relying
+// party checks each token's RS256 signature once rather than on every
+// request. It is keyed by the SHA-256 of the whole compact token: a token
+// that differs in any byte (signature included) is a miss and goes through
+// the full check.
+//
+// Only successes are cached; a refusal is never remembered, so a bad token
+// costs a full verification every time and can never poison the cache. A
+// hit is served only while the token is inside its lifetime with no leeway
+// (entries expire at exp minus the verifier's leeway, so the cache never
+// extends what Verify would accept) and while the key that signed it is
+// still in the key set: a key withdrawn from the set ends its cached tokens
+// at once.
+type CachingVerifier struct {
+	Verifier *Verifier
+	// MaxEntries bounds the cache; DefaultCacheEntries when zero.
+	MaxEntries int
+
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]cachedToken
+}
+
+type cachedToken struct {
+	claims Claims
+	kid    string
+	key    *rsa.PublicKey
+	until  int64 // unix seconds: served while now < until
+}
+
+// Verify returns the claims of a token the underlying Verifier accepts,
+// from the cache when it has already accepted the same token. The returned
+// claims are the caller's own copy.
+func (c *CachingVerifier) Verify(token string) (*Claims, error) {
+	if len(token) > MaxTokenSize {
+		return c.Verifier.Verify(token) // refused there, never hashed or cached
+	}
+	sum := sha256.Sum256([]byte(token))
+	now := c.now().Unix()
+
+	c.mu.Lock()
+	e, ok := c.entries[sum]
+	if ok && now >= e.until {
+		delete(c.entries, sum)
+		ok = false
+	}
+	c.mu.Unlock()
+	if ok {
+		if pub, found := c.Verifier.Keys.PublicKey(e.kid); found && pub.Equal(e.key) {
+			claims := e.claims
+			return &claims, nil
+		}
+		c.mu.Lock()
+		delete(c.entries, sum)
+		c.mu.Unlock()
+	}
+
+	claims, err := c.Verifier.Verify(token)
+	if err != nil {
+		return nil, err
+	}
+	c.remember(sum, token, claims, now)
+	out := *claims
+	return &out, nil
+}
+
+func (c *CachingVerifier) remember(sum [sha256.Size]byte, token string, claims *Claims, now int64) {
+	until := claims.Expiry - int64(c.leeway()/time.Second)
+	if until <= now {
+		return
+	}
+	// The token verified, so its header parses and names a key that is in
+	// the set; both are read again so a hit can check the key is still there.
+	p, err := Parse(token)
+	if err != nil {
+		return
+	}
+	pub, ok := c.Verifier.Keys.PublicKey(p.Header.Kid)
+	if !ok {
+		return
+	}
+	e := cachedToken{claims: *claims, kid: p.Header.Kid, key: pub, until: until}
+	if len(claims.Roles) > 0 {
+		e.claims.Roles = append([]string(nil), claims.Roles...)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[[sha256.Size]byte]cachedToken)
+	}
+	limit := c.MaxEntries
+	if limit <= 0 {
+		limit = DefaultCacheEntries
+	}
+	if len(c.entries) >= limit {
+		c.evictLocked(now, limit)
+	}
+	c.entries[sum] = e
+}
+
+// evictLocked drops expired entries and, if the cache is still full, enough
+// arbitrary ones (Go's map order) to make room: an evicted token only costs
+// one more full verification.
+func (c *CachingVerifier) evictLocked(now int64, limit int) {
+	for k, e := range c.entries {
+		if now >= e.until {
+			delete(c.entries, k)
+		}
+	}
+	for k := range c.entries {
+		if len(c.entries) < limit {
+			break
+		}
+		delete(c.entries, k)
+	}
+}
+
+// Len reports how many tokens are cached (for tests and metrics).
+func (c *CachingVerifier) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+func (c *CachingVerifier) now() time.Time {
+	if c.Verifier.Now != nil {
+		return c.Verifier.Now()
+	}
+	return time.Now()
+}
+
+func (c *CachingVerifier) leeway() time.Duration {
+	switch l := c.Verifier.Leeway; {
+	case l == 0:
+		return DefaultLeeway
+	case l < 0:
+		return 0
+	default:
+		return l
+	}
+}

@@ -1,0 +1,197 @@
+package secrets
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/signet-platform/signet/internal/authz"
+	"github.com/signet-platform/signet/internal/jwt"
+	"github.com/signet-platform/signet/internal/resourceid"
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// verifyToken checks the bearer token as Key Vault does (section 8.1); it
+// needs no store, so it runs before the request's transaction. Its error
+// is turned into the challenge by admit, once the vault (and so the tenant
+// the challenge names) is known.
+func (s *Server) verifyToken(req *request) (*jwt.Claims, func(*request) error) {
+	h := req.Header.Get("Authorization")
+	if h == "" {
+		return nil, func(req *request) error {
+			return s.challenge(req, "AKV10000: Request is missing a Bearer or PoP token.", nil)
+		}
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, func(req *request) error {
+			return s.challenge(req, "AKV10001: The Authorization header is not a Bearer token.", nil)
+		}
+	}
+	claims, err := s.Verifier.Verify(token)
+	if err != nil {
+		return nil, func(req *request) error { return s.challenge(req, tokenRefusal(err), err) }
+	}
+	if claims.ObjectID == "" || claims.TenantID == "" {
+		return nil, func(req *request) error {
+			return s.challenge(req, "AKV10001: The token has no object id or tenant id.", errors.New("token lacks oid or tid"))
+		}
+	}
+	return claims, nil
+}
+
+// admit lets a verified caller of the vault's own tenant through: without
+// a token, or with one that did not verify, the answer is 401 with a
+// challenge naming the authority ({login}/{tenant}) and the resource the
+// client must ask a token for. The first request azsecrets sends is of the
+// first kind, on purpose, and without its body.
+func (s *Server) admit(req *request, claims *jwt.Claims, refusal func(*request) error) error {
+	if refusal != nil {
+		return refusal(req)
+	}
+	req.claims = claims
+	req.access.CallerID, req.access.ClientID, req.access.TokenID = claims.ObjectID, claims.ClientID(), claims.TokenID
+	if !strings.EqualFold(claims.TenantID, req.vault.TenantID) {
+		// A token of another tenant: the challenge names the vault's.
+		return s.challenge(req, "AKV10032: Invalid issuer. The token is not from this vault's tenant.",
+			fmt.Errorf("token tenant %s, vault tenant %s", claims.TenantID, req.vault.TenantID))
+	}
+	return nil
+}
+
+// tokenRefusal is the client-safe reason for a token that did not verify.
+// It names the check that failed and never echoes the token.
+func tokenRefusal(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "AKV10020: The token has expired."
+	case errors.Is(err, jwt.ErrNotYetValid):
+		return "AKV10020: The token is not yet valid."
+	case errors.Is(err, jwt.ErrAudience):
+		return "AKV10022: Invalid audience."
+	case errors.Is(err, jwt.ErrIssuer):
+		return "AKV10032: Invalid issuer."
+	case errors.Is(err, jwt.ErrAlgorithm):
+		return "AKV10010: The token's signing algorithm is not accepted."
+	case errors.Is(err, jwt.ErrUnknownKey), errors.Is(err, jwt.ErrSignature):
+		return "AKV10021: The token's signature is invalid."
+	}
+	return "AKV10001: The token is malformed."
+}
+
+// challenge is the 401 Key Vault answers: WWW-Authenticate carries the
+// authority (a full URL whose first path segment is the tenant; azsecrets
+// takes the 4th "/"-separated part) and the resource. azsecrets splits the
+// header on spaces and on "=", so no value may hold either; both are URLs
+// built from configuration and the Host header's port, which hold neither.
+func (s *Server) challenge(req *request, message string, cause error) error {
+	authority := strings.TrimRight(s.LoginURL, "/") + "/" + req.vault.TenantID
+	header := fmt.Sprintf(`Bearer authorization="%s", resource="%s"`, authority, s.challengeResource(req.Host))
+	if cause != nil {
+		header += `, error="invalid_token"`
+	}
+	return &kvError{
+		status:  http.StatusUnauthorized,
+		code:    codeUnauthorized,
+		message: message,
+		cause:   cause,
+		header:  http.Header{"Www-Authenticate": {header}},
+	}
+}
+
+// challengeResource is https://{DNSSuffix} with the port the client used,
+// so that {vault}.{DNSSuffix}:{port} ends with "."+ its host, which is the
+// check azsecrets makes before it asks for a token.
+func (s *Server) challengeResource(host string) string {
+	_, port, err := net.SplitHostPort(host)
+	if err != nil || port == "" || port == "443" || !numeric(port) {
+		return "https://" + s.DNSSuffix
+	}
+	return "https://" + s.DNSSuffix + ":" + port
+}
+
+func numeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// authorize decides the route's data action at the secret's scope or the
+// vault's, from the caller's assignments in this transaction's snapshot
+// (read afresh on every request, so a removed assignment takes effect at
+// once on every replica); a denial is Key Vault's 403 ForbiddenByRbac.
+func (s *Server) authorize(req *request, tx store.Tx) error {
+	scope := req.vault.ResourceID
+	if req.route.op.perSecret {
+		scope += "/secrets/" + req.route.name
+	}
+	action := req.route.op.action
+	d, err := decide(tx, authz.Request{PrincipalID: req.claims.ObjectID, Action: action, DataAction: true, Scope: scope})
+	if err != nil {
+		return internalError(fmt.Errorf("authorize %s at %s: %w", action, scope, err))
+	}
+	if d.Allowed {
+		return nil
+	}
+	msg := fmt.Sprintf("Caller is not authorized to perform action on resource.\r\n"+
+		"If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n"+
+		"Caller: appid=%s;oid=%s;iss=%s\r\nAction: '%s'\r\nResource: '%s'\r\nAssignment: (not found)\r\nVault: %s",
+		req.claims.ClientID(), req.claims.ObjectID, req.claims.Issuer, action, strings.ToLower(scope), req.vault.Name)
+	if role, ok := authz.SuggestRole(action, true); ok {
+		msg += fmt.Sprintf("\r\nLeast-privileged built-in role that allows it: '%s' (%s).", role.RoleName, role.ID)
+	}
+	return &kvError{status: http.StatusForbidden, code: codeForbidden, inner: innerForbiddenByRbac, message: msg}
+}
+
+// builtInRoles indexes authz.BuiltInRoles by lower-case GUID.
+var builtInRoles = func() map[string]store.RoleDefinition {
+	m := make(map[string]store.RoleDefinition, len(authz.BuiltInRoles))
+	for _, r := range authz.BuiltInRoles {
+		m[strings.ToLower(r.ID)] = r
+	}
+	return m
+}()
+
+// decide is authz.Authorizer.Decide over a transaction the caller already
+// holds: the caller's assignments that apply at the scope, the roles they
+// name (built-ins from authz's data, custom ones from the store), then
+// authz.Evaluate.
+func decide(tx store.Tx, req authz.Request) (authz.Decision, error) {
+	if _, err := resourceid.ParseScope(req.Scope); err != nil || req.PrincipalID == "" {
+		return authz.Decision{Request: req}, nil
+	}
+	assignments, err := tx.ListRoleAssignments(store.RoleAssignmentFilter{PrincipalID: req.PrincipalID, AboveScope: req.Scope})
+	if err != nil {
+		return authz.Decision{}, fmt.Errorf("list role assignments: %w", err)
+	}
+	roles := make(map[string]store.RoleDefinition)
+	for _, a := range assignments {
+		id := a.RoleDefinitionID
+		if i := strings.LastIndexByte(id, '/'); i >= 0 {
+			id = id[i+1:]
+		}
+		id = strings.ToLower(id)
+		if _, done := roles[id]; done {
+			continue
+		}
+		if r, ok := builtInRoles[id]; ok {
+			roles[id] = r
+			continue
+		}
+		r, err := tx.GetRoleDefinition(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // a dangling assignment grants nothing
+		}
+		if err != nil {
+			return authz.Decision{}, fmt.Errorf("get role definition %s: %w", id, err)
+		}
+		roles[id] = r
+	}
+	return authz.Evaluate(req, assignments, roles), nil
+}

@@ -1,0 +1,241 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/signet-platform/signet/internal/jwt"
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// TokenVerifier checks a bearer token; *jwt.CachingVerifier is one.
+type TokenVerifier interface {
+	Verify(token string) (*jwt.Claims, error)
+}
+
+// AccessRecorder commits data-access records; *audit.Recorder is one.
+type AccessRecorder interface {
+	Access(ctx context.Context, rec store.Access) error
+}
+
+// Server is the secrets data plane. Build it with a struct literal; it also
+// serves as the control plane's type hooks for Microsoft.KeyVault/vaults.
+type Server struct {
+	Store    store.Store
+	Verifier TokenVerifier
+	Recorder AccessRecorder
+	// Master wraps the vaults' data keys and seals backups (the master key).
+	Master Sealer
+	// DNSSuffix is the vaults' DNS suffix: vault kv1 is kv1.{DNSSuffix}.
+	// The challenge names the resource https://{DNSSuffix}[:port].
+	DNSSuffix string
+	// PublicPort is the port in the vault URLs handed out (vaultUri); ""
+	// for 443.
+	PublicPort string
+	// LoginURL is the token service's canonical URL: the challenge's
+	// authority is {LoginURL}/{tenant}.
+	LoginURL string
+	Now      func() time.Time
+	Logger   *slog.Logger
+
+	keys dataKeys
+}
+
+// Audiences are the token audiences a vault service at dnsSuffix (and the
+// given public port, "" for 443) accepts: Azure's Key Vault audience and the
+// resource its challenge names.
+func Audiences(dnsSuffix, port string) []string {
+	out := []string{"https://vault.azure.net", "https://" + dnsSuffix}
+	if port != "" && port != "443" {
+		out = append(out, "https://"+net.JoinHostPort(dnsSuffix, port))
+	}
+	return out
+}
+
+// VaultURL is the URL of the vault named name, as vaultUri reports it.
+func (s *Server) VaultURL(name string) string {
+	host := strings.ToLower(name) + "." + s.DNSSuffix
+	if s.PublicPort != "" && s.PublicPort != "443" {
+		host = net.JoinHostPort(host, s.PublicPort)
+	}
+	return "https://" + host + "/"
+}
+
+// Handler returns the data plane's HTTP handler.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// request is one call as it goes through the pipeline.
+type request struct {
+	*http.Request
+	vault   store.Vault
+	base    string // the vault URL the client used, without a trailing slash
+	path    string // the Key Vault path below the vault, e.g. /secrets/x/
+	claims  *jwt.Claims
+	route   route
+	access  store.Access
+	started time.Time
+}
+
+// response is what an operation answers: a status and a JSON body (nil for
+// none).
+type response struct {
+	status int
+	body   any
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	req := &request{Request: r, started: s.now()}
+	req.access = store.Access{Service: "keyvault", CallerAddress: remoteHost(r.RemoteAddr), Time: req.started.UTC()}
+
+	res, err := s.dispatch(req)
+	var kerr *kvError
+	if err != nil {
+		kerr = asKVError(err)
+		req.access.Status, req.access.ErrorCode, req.access.Result = kerr.status, kerr.code, "failure"
+	} else {
+		req.access.Status, req.access.Result = res.status, "success"
+	}
+	if rerr := s.Recorder.Access(r.Context(), req.access); rerr != nil && kerr == nil {
+		// Nothing that discloses a secret leaves unrecorded. A write has
+		// already happened and is reported as it is.
+		if req.route.readOnly {
+			kerr = internalError(fmt.Errorf("recording access: %w", rerr))
+		} else {
+			s.logger().Error("recording key vault access", "err", rerr, "vault", req.vault.Name, "action", req.access.Action)
+		}
+	}
+	if kerr != nil {
+		writeError(w, s.logger(), kerr)
+		return
+	}
+	writeJSON(w, res)
+}
+
+// dispatch runs the pipeline: vault, token, route, RBAC, operation. The
+// vault, the RBAC decision and (for reads) the operation come from one read
+// transaction, so a request sees one consistent snapshot and pays for one.
+func (s *Server) dispatch(req *request) (response, error) {
+	name, base, path, err := s.resolveVault(req.Request)
+	if err != nil {
+		return response{}, err
+	}
+	req.base, req.path = base, path
+	req.access.Item = "vaults/" + name
+
+	claims, authErr := s.verifyToken(req)
+	var res response
+	err = s.Store.Read(req.Context(), func(tx store.Tx) error {
+		vault, err := tx.GetVault(name)
+		if errors.Is(err, store.ErrNotFound) {
+			return vaultNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		req.vault = vault
+		req.access.ResourceID, req.access.TenantID = vault.ResourceID, vault.TenantID
+		if err := s.admit(req, claims, authErr); err != nil {
+			return err
+		}
+		rt, err := parseRoute(req.Method, path)
+		if err != nil {
+			return err
+		}
+		req.route = rt
+		req.access.Action, req.access.Item = rt.op.action, rt.item()
+		if req.URL.Query().Get("api-version") == "" {
+			return badParameter("The api-version query parameter is missing.")
+		}
+		if err := s.authorize(req, tx); err != nil {
+			return err
+		}
+		if rt.op.read != nil {
+			res, err = rt.op.read(s, req, tx)
+		}
+		return err
+	})
+	if err != nil || req.route.op.read != nil {
+		return res, storeError(err)
+	}
+	return req.route.op.handle(s, req)
+}
+
+// resolveVault finds the vault a request addresses: by host name
+// ({vault}.{suffix}) or, on any other host, by the first path segment.
+func (s *Server) resolveVault(r *http.Request) (name, base, path string, err error) {
+	host := r.Host
+	hostname := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		hostname = h
+	}
+	hostname = strings.ToLower(strings.TrimSuffix(hostname, "."))
+	escaped := r.URL.EscapedPath()
+	if label, ok := strings.CutSuffix(hostname, "."+strings.ToLower(s.DNSSuffix)); ok && s.DNSSuffix != "" {
+		if !validVaultName(label) {
+			return "", "", "", vaultNotFound(label)
+		}
+		return label, "https://" + host, escaped, nil
+	}
+	seg, rest, _ := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
+	if !validVaultName(seg) {
+		return "", "", "", vaultNotFound(seg)
+	}
+	return strings.ToLower(seg), "https://" + host + "/" + seg, "/" + rest, nil
+}
+
+func vaultNotFound(name string) *kvError {
+	return newError(http.StatusNotFound, codeVaultNotFound, "The vault '%s' was not found.", truncate(name, 64))
+}
+
+func writeJSON(w http.ResponseWriter, res response) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	if res.body == nil {
+		w.WriteHeader(res.status)
+		return
+	}
+	b, err := json.Marshal(res.body)
+	if err != nil {
+		// Bodies are this package's own types; this cannot happen.
+		http.Error(w, `{"error":{"code":"InternalServerError","message":"encoding"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(res.status)
+	w.Write(b)
+}
+
+func remoteHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/signet-platform/signet/internal/audit"
+	"github.com/signet-platform/signet/internal/jwt"
+	"github.com/signet-platform/signet/internal/keys"
+	"github.com/signet-platform/signet/internal/seal"
+	"github.com/signet-platform/signet/internal/secrets"
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// startVaults binds the vault listener and builds the secrets service: a
+// relying party that verifies tokens against the in-process key manager
+// (verified tokens cached until they expire), decides RBAC on the store and
+// records every access.
+func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec *audit.Recorder, master *seal.Key, stsURLs []string) (*secrets.Server, error) {
+	ln, err := net.Listen("tcp", cfg.VaultAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.VaultAddr, err)
+	}
+	r.vaultLn = ln
+	// Closed by its server's Shutdown once serving; this covers a start
+	// that fails before then.
+	r.closers = append(r.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	r.Vaults = &secrets.Server{
+		Store: st,
+		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
+			Keys:        km,
+			ValidIssuer: issuerCheck(stsURLs),
+			Audiences:   secrets.Audiences(cfg.VaultDNSSuffix, port),
+			Now:         cfg.Now,
+		}},
+		Recorder:   rec,
+		Master:     master,
+		DNSSuffix:  strings.ToLower(cfg.VaultDNSSuffix),
+		PublicPort: port,
+		LoginURL:   stsURLs[0],
+		Now:        cfg.Now,
+		Logger:     cfg.Logger.With("part", "keyvault"),
+	}
+	return r.Vaults, nil
+}
+
+// VaultURL is the URL of the vault named name ({name}.{suffix}:{port}).
+func (r *Running) VaultURL(name string) string { return r.Vaults.VaultURL(name) }
