@@ -23,11 +23,13 @@ func TestDecodeError(t *testing.T) {
 		body   string
 		want   Error
 	}{
-		{"arm", 403, `{"error":{"code":"AuthorizationFailed","message":"no"}}`, Error{403, "AuthorizationFailed", "no"}},
-		{"entra", 401, `{"error":"invalid_client","error_description":"AADSTS7000215: bad secret","error_codes":[7000215]}`, Error{401, "invalid_client", "AADSTS7000215: bad secret"}},
-		{"text", 502, "bad gateway\n", Error{502, "Bad Gateway", "bad gateway"}},
-		{"empty", 500, "", Error{500, "Internal Server Error", ""}},
-		{"json without error", 400, `{"message":"x"}`, Error{400, "Bad Request", `{"message":"x"}`}},
+		{"arm", 403, `{"error":{"code":"AuthorizationFailed","message":"no"}}`, Error{StatusCode: 403, Code: "AuthorizationFailed", Message: "no"}},
+		{"entra", 401, `{"error":"invalid_client","error_description":"AADSTS7000215: bad secret","error_codes":[7000215]}`, Error{StatusCode: 401, Code: "invalid_client", Message: "AADSTS7000215: bad secret"}},
+		{"key vault", 403, `{"error":{"code":"Forbidden","message":"Caller is not authorized","innererror":{"code":"ForbiddenByRbac"}}}`,
+			Error{StatusCode: 403, Code: "Forbidden", InnerCode: "ForbiddenByRbac", Message: "Caller is not authorized"}},
+		{"text", 502, "bad gateway\n", Error{StatusCode: 502, Code: "Bad Gateway", Message: "bad gateway"}},
+		{"empty", 500, "", Error{StatusCode: 500, Code: "Internal Server Error", Message: ""}},
+		{"json without error", 400, `{"message":"x"}`, Error{StatusCode: 400, Code: "Bad Request", Message: `{"message":"x"}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +176,7 @@ func TestARMErrorDecoded(t *testing.T) {
 	if !errors.As(err, &e) {
 		t.Fatalf("GetResourceGroup error = %v, want *Error", err)
 	}
-	if diff := cmp.Diff(Error{404, "ResourceGroupNotFound", "Resource group 'rg' could not be found."}, *e); diff != "" {
+	if diff := cmp.Diff(Error{StatusCode: 404, Code: "ResourceGroupNotFound", Message: "Resource group 'rg' could not be found."}, *e); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +52,19 @@ func main() {
 	small := flag.Int("small", 1000, "4 KiB blobs to upload, then download")
 	workers := flag.Int("workers", 16, "concurrent workers for the small blobs")
 	useAzurite := flag.Bool("azurite", true, "install and measure Azurite 3.37 (needs node and npm)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (client and Signet) here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "blob bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*rounds, *small, *workers, *useAzurite); err != nil {
 		fmt.Fprintln(os.Stderr, "blob bench:", err)
 		os.Exit(1)

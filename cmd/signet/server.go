@@ -35,6 +35,7 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fs.StringVar(&cfg.STSAddr, "login-addr", "127.0.0.1:8443", "listen address of the token service (login)")
 	fs.StringVar(&cfg.ARMAddr, "management-addr", "127.0.0.1:8444", "listen address of the control plane (management)")
 	fs.StringVar(&cfg.MIRPAddr, "mirp-addr", "127.0.0.1:8445", "listen address of the identity resource provider (host agents, mTLS)")
+	fs.StringVar(&cfg.VaultAddr, "vault-addr", "127.0.0.1:8446", "listen address of the Key Vault-compatible secrets data plane")
 	fs.StringVar(&cfg.BlobAddr, "blob-addr", "127.0.0.1:8447", "listen address of the Blob data plane")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serving certificate (PEM); dev mode makes its own")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "serving key (PEM)")

@@ -3,10 +3,8 @@ package arm
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/signet-platform/signet/internal/resourceid"
 	"github.com/signet-platform/signet/internal/store"
 )
 
@@ -19,6 +17,9 @@ const (
 	maxLogRecords        = 1000
 )
 
+// The JSON shapes of the three logs. seq and hash place a record in its
+// stream's hash chain (hash is base64), so an export can be checked
+// outside Signet.
 type signInJSON struct {
 	ID             string    `json:"id"`
 	Time           time.Time `json:"time"`
@@ -32,6 +33,14 @@ type signInJSON struct {
 	CallerAddress  string    `json:"callerAddress"`
 	CredentialType string    `json:"credentialType"`
 	TokenID        string    `json:"tokenId,omitempty"`
+	Seq            int64     `json:"seq,omitempty"`
+	Hash           []byte    `json:"hash,omitempty"`
+}
+
+func signInOut(r store.SignIn) signInJSON {
+	return signInJSON{ID: r.ID, Time: r.Time, TenantID: r.TenantID, PrincipalID: r.PrincipalID, ClientID: r.ClientID,
+		Resource: r.Resource, Result: r.Result, ErrorCode: r.ErrorCode, Reason: r.Reason, CallerAddress: r.CallerAddress,
+		CredentialType: r.CredentialType, TokenID: r.TokenID, Seq: r.Seq, Hash: r.Hash}
 }
 
 type activityJSON struct {
@@ -45,6 +54,14 @@ type activityJSON struct {
 	Status        int       `json:"status"`
 	Message       string    `json:"message,omitempty"`
 	CallerAddress string    `json:"callerAddress"`
+	Seq           int64     `json:"seq,omitempty"`
+	Hash          []byte    `json:"hash,omitempty"`
+}
+
+func activityOut(r store.Activity) activityJSON {
+	return activityJSON{ID: r.ID, Time: r.Time, TenantID: r.TenantID, CallerID: r.CallerID, Operation: r.Operation,
+		ResourceID: r.ResourceID, Result: r.Result, Status: r.Status, Message: r.Message, CallerAddress: r.CallerAddress,
+		Seq: r.Seq, Hash: r.Hash}
 }
 
 type accessJSON struct {
@@ -62,131 +79,35 @@ type accessJSON struct {
 	ErrorCode     string    `json:"errorCode,omitempty"`
 	CallerAddress string    `json:"callerAddress"`
 	TokenID       string    `json:"tokenId,omitempty"`
+	Seq           int64     `json:"seq,omitempty"`
+	Hash          []byte    `json:"hash,omitempty"`
 }
 
-// logFilter reads since, top, principalId and result from the query.
-func logFilter(req *request, tenantID string) (store.AuditFilter, error) {
-	q := req.URL.Query()
-	f := store.AuditFilter{TenantID: tenantID, PrincipalID: q.Get("principalId"), Result: q.Get("result"), Limit: maxLogRecords}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return f, newError(http.StatusBadRequest, codeInvalidQueryParameter, "The 'since' parameter must be an RFC 3339 time.")
-		}
-		f.Since = t
-	}
-	if v := q.Get("top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLogRecords {
-			return f, newError(http.StatusBadRequest, codeInvalidQueryParameter, "The 'top' parameter must be an integer from 1 to %d.", maxLogRecords)
-		}
-		f.Limit = n
-	}
-	return f, nil
+func accessOut(r store.Access) accessJSON {
+	return accessJSON{ID: r.ID, Time: r.Time, TenantID: r.TenantID, CallerID: r.CallerID, ClientID: r.ClientID,
+		Service: r.Service, ResourceID: r.ResourceID, Item: r.Item, Action: r.Action, Result: r.Result, Status: r.Status,
+		ErrorCode: r.ErrorCode, CallerAddress: r.CallerAddress, TokenID: r.TokenID, Seq: r.Seq, Hash: r.Hash}
 }
 
 // listSignIns answers the tenant's sign-in log (the subscription names the
-// tenant and the scope the permission is checked at).
+// tenant and the scope the permission is checked at). Filters and paging:
+// logs_query.go.
 func (s *Server) listSignIns(w http.ResponseWriter, req *request) error {
-	sub, err := s.subscription(req, req.route.sub)
-	if err != nil {
-		return err
-	}
-	if err := s.authorize(req, actionSignInsRead, "/subscriptions/"+sub.ID); err != nil {
-		return err
-	}
-	f, err := logFilter(req, sub.TenantID)
-	if err != nil {
-		return err
-	}
-	var recs []store.SignIn
-	if err := s.Store.Read(req.Context(), func(tx store.Tx) error {
-		recs, err = tx.ListSignIns(f)
-		return err
-	}); err != nil {
-		return internalError(err)
-	}
-	out := list[signInJSON]{Value: make([]signInJSON, 0, len(recs))}
-	for _, r := range recs {
-		out.Value = append(out.Value, signInJSON(r))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return s.listAudit(w, req, auditStreamsByName["signins"], actionSignInsRead)
 }
 
 // listActivity answers the activity records of writes inside the
-// subscription. Records are filtered after the store's limit, so a page may
-// hold fewer than top records when the tenant has other subscriptions.
+// subscription (or inside resourceId), with Azure's activity-log
+// permission.
 func (s *Server) listActivity(w http.ResponseWriter, req *request) error {
-	sub, err := s.subscription(req, req.route.sub)
-	if err != nil {
-		return err
-	}
-	scope := "/subscriptions/" + sub.ID
-	if err := s.authorize(req, actionActivityRead, scope); err != nil {
-		return err
-	}
-	f, err := logFilter(req, sub.TenantID)
-	if err != nil {
-		return err
-	}
-	top := f.Limit
-	f.Limit = maxLogRecords
-	var recs []store.Activity
-	if err := s.Store.Read(req.Context(), func(tx store.Tx) error {
-		recs, err = tx.ListActivity(f)
-		return err
-	}); err != nil {
-		return internalError(err)
-	}
-	out := list[activityJSON]{Value: []activityJSON{}}
-	for _, r := range recs {
-		if len(out.Value) == top {
-			break
-		}
-		if resourceid.Contains(scope, r.ResourceID) {
-			out.Value = append(out.Value, activityJSON(r))
-		}
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return s.listAudit(w, req, auditStreamsByName["activity"], actionActivityRead)
 }
 
 // listAccessLogs answers the data-access records (secrets and blobs
-// touched, or refused) of resources inside the subscription. As with the
-// activity log, records are filtered after the store's limit.
+// touched, or refused) of resources inside the subscription (or inside
+// resourceId).
 func (s *Server) listAccessLogs(w http.ResponseWriter, req *request) error {
-	sub, err := s.subscription(req, req.route.sub)
-	if err != nil {
-		return err
-	}
-	scope := "/subscriptions/" + sub.ID
-	if err := s.authorize(req, actionAccessLogsRead, scope); err != nil {
-		return err
-	}
-	f, err := logFilter(req, sub.TenantID)
-	if err != nil {
-		return err
-	}
-	top := f.Limit
-	f.Limit = maxLogRecords
-	var recs []store.Access
-	if err := s.Store.Read(req.Context(), func(tx store.Tx) error {
-		recs, err = tx.ListAccess(f)
-		return err
-	}); err != nil {
-		return internalError(err)
-	}
-	out := list[accessJSON]{Value: []accessJSON{}}
-	for _, r := range recs {
-		if len(out.Value) == top {
-			break
-		}
-		if resourceid.Contains(scope, r.ResourceID) {
-			out.Value = append(out.Value, accessJSON{ID: r.ID, Time: r.Time, TenantID: r.TenantID, CallerID: r.CallerID,
-				ClientID: r.ClientID, Service: r.Service, ResourceID: r.ResourceID, Item: r.Item, Action: r.Action,
-				Result: r.Result, Status: r.Status, ErrorCode: r.ErrorCode, CallerAddress: r.CallerAddress, TokenID: r.TokenID})
-		}
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return s.listAudit(w, req, auditStreamsByName["access"], actionAccessLogsRead)
 }
 
 // signingKeyJSON is a signing key's public lifecycle; key material, even

@@ -25,6 +25,8 @@ const (
 	routeRoleDefinition                        // {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}
 	routeSignIns                               // /subscriptions/{s}/providers/Signet.Audit/signIns
 	routeAccessLogs                            // /subscriptions/{s}/providers/Signet.Audit/accessLogs
+	routeAuditVerify                           // /subscriptions/{s}/providers/Signet.Audit/verify
+	routeAuditExport                           // /subscriptions/{s}/providers/Signet.Audit/export
 	routeActivity                              // /subscriptions/{s}/providers/Microsoft.Insights/eventtypes/management/values
 	routeKeysRotate                            // /providers/Signet.Keys/rotate
 	routeSigningKeys                           // /providers/Signet.Keys/signingKeys
@@ -181,6 +183,12 @@ func parseSubscriptionProvider(path string, rt route, rest []string) (route, err
 		return rt, nil
 	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "accessLogs"):
 		rt.kind = routeAccessLogs
+		return rt, nil
+	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "verify"):
+		rt.kind = routeAuditVerify
+		return rt, nil
+	case len(rest) == 2 && eq(rest[0], "Signet.Audit") && eq(rest[1], "export"):
+		rt.kind = routeAuditExport
 		return rt, nil
 	case len(rest) == 2 && eq(rest[0], nsSignetIdentity) && eq(rest[1], "nodes"):
 		rt.kind = routeNodes

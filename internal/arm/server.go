@@ -187,6 +187,10 @@ func (s *Server) handlers(k routeKind) map[string]handlerFunc {
 		return map[string]handlerFunc{http.MethodGet: s.listSignIns}
 	case routeAccessLogs:
 		return map[string]handlerFunc{http.MethodGet: s.listAccessLogs}
+	case routeAuditVerify:
+		return map[string]handlerFunc{http.MethodPost: s.verifyAudit}
+	case routeAuditExport:
+		return map[string]handlerFunc{http.MethodGet: s.exportAudit}
 	case routeActivity:
 		return map[string]handlerFunc{http.MethodGet: s.listActivity}
 	case routeKeysRotate:
@@ -257,6 +261,8 @@ func operationName(rt route, method string) string {
 		return typeRD + "/" + verb
 	case routeKeysRotate:
 		return actionKeysRotate
+	case routeAuditVerify:
+		return actionAuditVerify
 	case routeJoinTokens:
 		return actionJoinTokens
 	case routeNode, routeNodes:

@@ -1,71 +1,105 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signet-platform/signet/client"
 )
 
+const logFilterArgs = "[--since 1h|RFC3339] [--until 1h|RFC3339] [--principal P] [--resource R] [--operation O] " +
+	"[--result success|failure] [--token-id U] [--top N]"
+
 func init() {
 	register(
-		&command{path: "logs signins", args: "[--since 1h|RFC3339] [--principal P] [--result success|failure] [--top N]", summary: "show the sign-in log (token requests), newest first", run: runLogsSignIns},
-		&command{path: "logs activity", args: "[--since 1h|RFC3339] [--principal P] [--result success|failure] [--top N]", summary: "show the activity log (control-plane writes), newest first", run: runLogsActivity},
+		&command{path: "logs signins", args: logFilterArgs, summary: "show the sign-in log (token requests), newest first", run: runLogsSignIns},
+		&command{path: "logs activity", args: logFilterArgs, summary: "show the activity log (control-plane writes), newest first", run: runLogsActivity},
+		&command{path: "logs access", args: logFilterArgs, summary: "show the data-access log (secrets and blobs touched), newest first", run: runLogsAccess},
+		&command{path: "logs export", args: "--stream signins|activity|access [filters as for logs signins, without --top]", summary: "write a log as JSON Lines to standard output", run: runLogsExport},
+		&command{path: "logs verify", args: "[--stream signins|activity|access]", summary: "check the logs' hash chains; exit 1 naming the first altered, inserted or deleted record", run: runLogsVerify},
 	)
 }
 
 // parseSince reads --since as a duration back from now ("90m", "24h") or an
 // RFC 3339 time.
 func parseSince(s string, now time.Time) (time.Time, error) {
+	return parseLogTime("since", s, now)
+}
+
+func parseLogTime(flag, s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
 		if d <= 0 {
-			return time.Time{}, usagef("--since %q must be a positive duration", s)
+			return time.Time{}, usagef("--%s %q must be a positive duration", flag, s)
 		}
 		return now.Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, usagef("invalid --since %q (want a duration like 1h or an RFC 3339 time)", s)
+		return time.Time{}, usagef("invalid --%s %q (want a duration like 1h or an RFC 3339 time)", flag, s)
 	}
 	return t, nil
 }
 
-// logFlags are the filters both logs share.
-type logFlags struct {
-	since     time.Time
-	principal string
-	result    string
-	top       int
-}
-
-func parseLogFlags(name string, args []string) (logFlags, error) {
+// parseLogFlags reads the filters every log shares. stream is "" for the
+// listing commands (which read --stream nowhere); export asks for it.
+func parseLogFlags(name string, args []string, withStream, withTop bool) (client.LogFilter, string, error) {
 	fs := newFlagSet(name)
 	since := fs.String("since", "", "only entries since this long ago or this time")
-	principal := fs.String("principal", "", "only this principal (object id)")
+	until := fs.String("until", "", "only entries before this long ago or this time")
+	principal := fs.String("principal", "", "only this principal (object id): who signed in, wrote or accessed")
+	resource := fs.String("resource", "", "sign-ins: the resource asked for; activity and access: at or below this ARM scope")
+	operation := fs.String("operation", "", "activity: the operation; access: the data action")
 	result := fs.String("result", "", "only success or failure")
-	top := fs.Int("top", 0, "at most this many entries")
-	if err := parse(fs, args); err != nil {
-		return logFlags{}, err
+	tokenID := fs.String("token-id", "", "only this token (its uti): its sign-in, or the accesses made with it")
+	top := new(int)
+	if withTop {
+		top = fs.Int("top", 0, "at most this many entries")
 	}
-	from, err := parseSince(*since, time.Now())
+	stream := new(string)
+	if withStream {
+		stream = fs.String("stream", "", "signins, activity or access")
+	}
+	if err := parse(fs, args); err != nil {
+		return client.LogFilter{}, "", err
+	}
+	now := time.Now()
+	from, err := parseLogTime("since", *since, now)
 	if err != nil {
-		return logFlags{}, err
+		return client.LogFilter{}, "", err
+	}
+	to, err := parseLogTime("until", *until, now)
+	if err != nil {
+		return client.LogFilter{}, "", err
 	}
 	if *result != "" && *result != "success" && *result != "failure" {
-		return logFlags{}, usagef("invalid --result %q (want success or failure)", *result)
+		return client.LogFilter{}, "", usagef("invalid --result %q (want success or failure)", *result)
 	}
 	if *top < 0 {
-		return logFlags{}, usagef("--top must not be negative")
+		return client.LogFilter{}, "", usagef("--top must not be negative")
 	}
-	return logFlags{since: from, principal: *principal, result: *result, top: *top}, nil
+	if withStream {
+		switch *stream {
+		case client.StreamSignIns, client.StreamActivity, client.StreamAccess:
+		case "":
+			return client.LogFilter{}, "", usagef("--stream is required (signins, activity or access)")
+		default:
+			return client.LogFilter{}, "", usagef("invalid --stream %q (want signins, activity or access)", *stream)
+		}
+	}
+	f := client.LogFilter{Since: from, Until: to, PrincipalID: *principal, ResourceID: *resource,
+		Operation: *operation, Result: *result, TokenID: *tokenID, Top: *top}
+	return f, *stream, nil
 }
 
 func runLogsSignIns(a *app, args []string) error {
-	lf, err := parseLogFlags("logs signins", args)
+	f, _, err := parseLogFlags("logs signins", args, false, true)
 	if err != nil {
 		return err
 	}
@@ -73,7 +107,7 @@ func runLogsSignIns(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := c.ListSignIns(a.ctx, client.SignInFilter{Since: lf.since, PrincipalID: lf.principal, Result: lf.result, Top: lf.top})
+	entries, err := c.ListSignIns(a.ctx, f)
 	if err != nil {
 		return err
 	}
@@ -82,6 +116,7 @@ func runLogsSignIns(a *app, args []string) error {
 		raws = append(raws, rawOr(e.Raw, e))
 	}
 	return a.emit(raws, func(w io.Writer) error {
+		// The token id is in --output json (and --token-id finds it).
 		t := newTable(w, "TIME", "RESULT", "PRINCIPAL ID", "CLIENT ID", "RESOURCE", "ERROR", "REASON")
 		for _, e := range entries {
 			t.row(formatTime(e.Time), e.Result, e.PrincipalID, e.ClientID, e.Resource, e.ErrorCode, e.Reason)
@@ -91,7 +126,7 @@ func runLogsSignIns(a *app, args []string) error {
 }
 
 func runLogsActivity(a *app, args []string) error {
-	lf, err := parseLogFlags("logs activity", args)
+	f, _, err := parseLogFlags("logs activity", args, false, true)
 	if err != nil {
 		return err
 	}
@@ -99,7 +134,7 @@ func runLogsActivity(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	events, err := c.ListActivity(a.ctx, client.ActivityFilter{Since: lf.since, PrincipalID: lf.principal, Result: lf.result, Top: lf.top})
+	events, err := c.ListActivity(a.ctx, f)
 	if err != nil {
 		return err
 	}
@@ -110,12 +145,119 @@ func runLogsActivity(a *app, args []string) error {
 	return a.emit(raws, func(w io.Writer) error {
 		t := newTable(w, "TIME", "RESULT", "STATUS", "CALLER", "OPERATION", "RESOURCE")
 		for _, e := range events {
-			status := ""
-			if e.Status != 0 {
-				status = strconv.Itoa(e.Status)
-			}
-			t.row(formatTime(e.Time), e.Result, status, e.CallerID, e.Operation, e.ResourceID)
+			t.row(formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Operation, e.ResourceID)
 		}
 		return t.flush()
 	})
+}
+
+func runLogsAccess(a *app, args []string) error {
+	f, _, err := parseLogFlags("logs access", args, false, true)
+	if err != nil {
+		return err
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return err
+	}
+	entries, err := c.ListAccessLogs(a.ctx, f)
+	if err != nil {
+		return err
+	}
+	raws := make([]any, 0, len(entries))
+	for _, e := range entries {
+		raws = append(raws, rawOr(e.Raw, e))
+	}
+	return a.emit(raws, func(w io.Writer) error {
+		t := newTable(w, "TIME", "RESULT", "STATUS", "CALLER", "ACTION", "RESOURCE", "ITEM", "TOKEN ID")
+		for _, e := range entries {
+			t.row(formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Action, e.ResourceID, e.Item, e.TokenID)
+		}
+		return t.flush()
+	})
+}
+
+func status(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// runLogsExport streams the log to standard output as JSON Lines; --output
+// does not apply (the lines are the server's records, unchanged).
+func runLogsExport(a *app, args []string) error {
+	f, stream, err := parseLogFlags("logs export", args, true, false)
+	if err != nil {
+		return err
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return err
+	}
+	_, err = c.ExportLogs(a.ctx, stream, f, a.stdout)
+	return err
+}
+
+func runLogsVerify(a *app, args []string) error {
+	fs := newFlagSet("logs verify")
+	stream := fs.String("stream", "", "check only this stream: signins, activity or access")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch *stream {
+	case "", client.StreamSignIns, client.StreamActivity, client.StreamAccess:
+	default:
+		return usagef("invalid --stream %q (want signins, activity or access)", *stream)
+	}
+	c, err := a.subscriptionClient()
+	if err != nil {
+		return err
+	}
+	res, err := c.VerifyLogs(a.ctx, *stream)
+	if err != nil {
+		return err
+	}
+	names := []string{client.StreamSignIns, client.StreamActivity, client.StreamAccess}
+	var broken []error
+	for _, n := range names {
+		if r, ok := res[n]; ok && !r.OK {
+			broken = append(broken, fmt.Errorf("%s: %s", n, describeFault(r.FirstBad)))
+		}
+	}
+	if err := a.emit(res, func(w io.Writer) error {
+		t := newTable(w, "STREAM", "OK", "CHECKED", "HEAD", "PRUNED THROUGH", "FIRST BAD")
+		for _, n := range names {
+			r, ok := res[n]
+			if !ok {
+				continue
+			}
+			bad := ""
+			if !r.OK {
+				bad = describeFault(r.FirstBad)
+			}
+			t.row(n, strconv.FormatBool(r.OK), strconv.FormatInt(r.Checked, 10), strconv.FormatInt(r.HeadSeq, 10),
+				strconv.FormatInt(r.PrunedThrough, 10), bad)
+		}
+		return t.flush()
+	}); err != nil {
+		return err
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("audit log chain broken: %w", errors.Join(broken...))
+	}
+	return nil
+}
+
+func describeFault(f *client.ChainFault) string {
+	if f == nil {
+		return "broken (no detail)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "record seq %d", f.Seq)
+	if f.ID != "" {
+		fmt.Fprintf(&b, " (id %s)", f.ID)
+	}
+	b.WriteString(": " + f.Reason)
+	return b.String()
 }

@@ -12,7 +12,9 @@ import (
 var fixedHour = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func TestHourlyChart(t *testing.T) {
-	at := func(h, m int) time.Time { return fixedHour.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(h, m int) time.Time {
+		return fixedHour.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	signIns := []client.SignIn{
 		{Time: at(0, 5), Result: "success"},
 		{Time: at(0, 59), Result: "failure"},

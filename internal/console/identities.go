@@ -81,7 +81,7 @@ type identityView struct {
 // tokenTrail is one sign-in and what its token was then used for.
 type tokenTrail struct {
 	SignIn client.SignIn
-	Uses   []accessRecord
+	Uses   []client.AccessEntry
 }
 
 func (s *Server) identity(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -111,12 +111,12 @@ func (s *Server) identity(w http.ResponseWriter, r *http.Request, sess *session)
 	if err != nil {
 		return err
 	}
-	uses, note, err := s.listAccess(r.Context(), sess.client, logQuery{PrincipalID: principalID, Top: 1000})
+	uses, note, err := s.listAccess(r.Context(), sess.client, client.LogFilter{PrincipalID: principalID, Top: 1000})
 	if err != nil {
 		return err
 	}
 	v.AccessNote = note
-	byToken := map[string][]accessRecord{}
+	byToken := map[string][]client.AccessEntry{}
 	for _, a := range uses {
 		if a.TokenID != "" {
 			byToken[a.TokenID] = append(byToken[a.TokenID], a)

@@ -119,6 +119,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, nil, err)
 		return
 	}
+	// A sign-in replaces whatever session this browser had.
+	if old := s.sessionFrom(r); old != nil {
+		s.sessions.delete(old.id)
+	}
 	s.Logger.Info("console sign-in", "clientId", cfg.ClientID)
 	http.SetCookie(w, hostCookie(loginCookie, "", -1))
 	http.SetCookie(w, hostCookie(sessionCookie, sess.id, int(AbsoluteTimeout/time.Second)))

@@ -56,10 +56,7 @@ type Server struct {
 	pages    map[string]*pageTemplate
 	static   http.Handler
 	handler  http.Handler
-	// http fetches what package client does not offer yet (the access
-	// log), trusting the same CAs the clients do.
-	http    *http.Client
-	initErr error
+	initErr  error
 }
 
 func (s *Server) init() {
@@ -71,10 +68,6 @@ func (s *Server) init() {
 		s.codes = newLoginCodes(LoginCodeTTL)
 		var err error
 		if s.pages, err = parsePages(); err != nil {
-			s.initErr = err
-			return
-		}
-		if s.http, err = httpClient(s.Base.CAFile); err != nil {
 			s.initErr = err
 			return
 		}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -148,12 +149,16 @@ func TestSecurityHeaders(t *testing.T) {
 		"X-Frame-Options":         "DENY",
 	}
 	reqs := map[string]*http.Request{
-		"login page":     httptest.NewRequest(http.MethodGet, origin+"/console/login", nil),
-		"redirect":       httptest.NewRequest(http.MethodGet, origin+"/console/", nil),
-		"not found":      httptest.NewRequest(http.MethodGet, origin+"/console/nope", nil),
-		"refused post":   postForm("/console/logout", url.Values{}),
-		"stale csrf":     withCookie(postForm("/console/logout", url.Values{"csrf": {"x"}}), sess.id),
-		"cross-site":     func() *http.Request { r := postForm("/console/login", nil); r.Header.Set("Sec-Fetch-Site", "cross-site"); return r }(),
+		"login page":   httptest.NewRequest(http.MethodGet, origin+"/console/login", nil),
+		"redirect":     httptest.NewRequest(http.MethodGet, origin+"/console/", nil),
+		"not found":    httptest.NewRequest(http.MethodGet, origin+"/console/nope", nil),
+		"refused post": postForm("/console/logout", url.Values{}),
+		"stale csrf":   withCookie(postForm("/console/logout", url.Values{"csrf": {"x"}}), sess.id),
+		"cross-site": func() *http.Request {
+			r := postForm("/console/login", nil)
+			r.Header.Set("Sec-Fetch-Site", "cross-site")
+			return r
+		}(),
 		"stylesheet 404": httptest.NewRequest(http.MethodGet, origin+"/console/static/nope.css", nil),
 	}
 	for name, r := range reqs {
@@ -267,5 +272,37 @@ func TestEveryPageRenders(t *testing.T) {
 		if err := s.pages[name].execute(&buf, view{Title: name, Page: name, Signed: true, CSRF: sess.csrf, Data: d}); err != nil {
 			t.Errorf("page %s: %v", name, err)
 		}
+	}
+}
+
+// TestRefusalsArePolite: what the control plane refuses is shown with its
+// status and a message that says what to do; internal failures are not
+// described to the browser.
+func TestRefusalsArePolite(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantText   string
+		notText    string
+	}{
+		{"forbidden", &client.Error{StatusCode: 403, Code: "AuthorizationFailed", Message: "no write"}, 403, "not allowed to do this", ""},
+		{"not found", &client.Error{StatusCode: 404, Code: "ResourceNotFound", Message: "gone"}, 404, "ResourceNotFound: gone", ""},
+		{"control plane down", &client.Error{StatusCode: 503, Code: "Busy"}, 502, "failed to answer", ""},
+		{"internal", errors.New("secret detail of a bug"), 500, "Something went wrong", "secret detail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t)
+			sess := signIn(t, s)
+			w := httptest.NewRecorder()
+			s.renderError(w, httptest.NewRequest(http.MethodGet, origin+"/console/roles", nil), sess, tt.err)
+			if w.Code != tt.wantStatus {
+				t.Errorf("status %d, want %d", w.Code, tt.wantStatus)
+			}
+			if body := w.Body.String(); !strings.Contains(body, tt.wantText) || tt.notText != "" && strings.Contains(body, tt.notText) {
+				t.Errorf("body does not say %q (or leaks %q):\n%s", tt.wantText, tt.notText, body)
+			}
+		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/signet-platform/signet/internal/audit"
 )
 
 // Config is everything a Signet server process needs. cmd/signet fills it
@@ -74,6 +76,10 @@ type Config struct {
 	// means MIRP's defaults (24 h and 90 days).
 	NodeCertLifetime     time.Duration
 	IdentityCertLifetime time.Duration
+	// AuditRetention is how long each audit log keeps its records; zero
+	// keeps a log forever. A background job deletes older records hourly,
+	// keeping the hash chain verifiable from a checkpoint.
+	AuditRetention audit.Retention
 
 	Logger *slog.Logger
 	Now    func() time.Time

@@ -249,6 +249,8 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	}
 	r.background(ctx, func(ctx context.Context) { km.Run(ctx) })
 	r.background(ctx, func(ctx context.Context) { pruneAssertions(ctx, st, cfg.Now, log) })
+	r.background(ctx, (&audit.Pruner{Store: st, Retention: cfg.AuditRetention, Now: cfg.Now,
+		Logger: log.With("part", "audit")}).Run)
 	return r, nil
 }
 

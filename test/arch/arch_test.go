@@ -112,6 +112,7 @@ var allowOnly = []struct {
 	{"internal/agent", nil, []string{"github.com/google/uuid", "golang.org/x/sync"}, "the agent runs on other hosts and reaches the servers over HTTP only"},
 	{"internal/agent/enroll", []string{"internal/agent"}, nil, "the agent reaches MIRP over HTTPS (mTLS) only"},
 	{"internal/agent/host", []string{"internal/agent", "internal/agent/enroll"}, nil, "the agent's composition holds only agent parts"},
+	{"internal/console", []string{"client"}, nil, "the console is a backend-for-frontend: it reaches the STS and the control plane over HTTPS through the client only"},
 	{"internal/mirp", []string{"internal/store"}, []string{"github.com/google/uuid"}, "MIRP sees the store contract and seals through an interface"},
 }
 

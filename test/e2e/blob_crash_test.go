@@ -85,6 +85,9 @@ func TestBlobUploadsSurviveSIGKILL(t *testing.T) {
 	wg.Wait()
 
 	p = startProcess(t, dataDir)
+	// The restart listens on a new port: PUT the account again (ARM PUT is
+	// idempotent) for its current endpoint.
+	endpoint = p.createStorageAccount(t, "crashstore").Properties.PrimaryEndpoints.Blob
 	c = p.blobClient(t, endpoint, p.adminCredential(t))
 	var acked, lost, committedUnacked int
 	for _, u := range uploads {

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -99,6 +101,14 @@ func startProcess(t *testing.T, dataDir string) *proc {
 		http:    trustingClient(t, caFile),
 	}
 	p.signet.http.Timeout = 5 * time.Minute
+	// The env file has no object id; the admin's token does.
+	tok := getToken(t, p.adminCredential(t), "https://management.azure.com/.default")
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok.Token, ".")[1])
+	var claims struct {
+		OID string `json:"oid"`
+	}
+	json.Unmarshal(payload, &claims)
+	p.Dev.ObjectID = claims.OID
 	return p
 }
 

@@ -28,7 +28,7 @@ const (
 	// decrypts little it does not return, large enough that the 16-byte tag
 	// and the per-chunk call cost nothing measurable.
 	DefaultChunkLog2 = 16
-	tmpDir           = "tmp"
+	tmpSuffix        = ".tmp"
 )
 
 // ErrCorrupt means a content file failed authentication or is malformed.
@@ -84,7 +84,7 @@ func validID(id string) bool {
 }
 
 func validAccount(id string) bool {
-	return id != "" && id != "." && id != ".." && id != tmpDir && !strings.ContainsAny(id, `/\`+"\x00")
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`+"\x00")
 }
 
 func (s *Store) path(accountID, fileID string) (string, error) {
@@ -237,17 +237,14 @@ func (s *Store) Accounts() ([]string, error) {
 }
 
 // Sweep removes an account's temporary files (writes that never
-// committed) and its content files for which keep returns false. It must
+// committed, named <id>.tmp beside their final names) and its content
+// files for which keep returns false. It must
 // not run while writers of that account are active.
 func (s *Store) Sweep(accountID string, keep func(fileID string) bool) (removed int, err error) {
 	if !validAccount(accountID) {
 		return 0, fmt.Errorf("content: invalid account id %q", accountID)
 	}
 	dir := filepath.Join(s.Dir, accountID)
-	if err := os.RemoveAll(filepath.Join(dir, tmpDir)); err != nil {
-		return 0, fmt.Errorf("content: %w", err)
-	}
-	s.forgetDirs(filepath.Join(dir, tmpDir))
 	shards, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("content: %w", err)

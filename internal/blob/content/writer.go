@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Writer writes one content file. Nothing is visible under the file's id
@@ -29,7 +30,28 @@ type Writer struct {
 	nonce   [12]byte
 	err     error
 	done    bool
+
+	// Past the first chunk, sealing and writing move to a second
+	// goroutine, so a large upload's encryption overlaps its receipt (and
+	// its MD5, which the caller computes while reading).
+	work chan chunkJob
+	werr chan error
 }
+
+// chunkJob is a full, not-last chunk for the sealing goroutine.
+type chunkJob struct {
+	buf *[]byte
+	n   int
+	idx uint64
+}
+
+// inFlight bounds the chunks queued for sealing: memory per writer stays
+// a few chunks whatever the file size.
+const inFlight = 4
+
+// writebackEvery is how much is written between requests to start
+// writing back to disk, so the final sync finds little left to do.
+const writebackEvery = 8 << 20
 
 // Create starts a new content file for an account.
 func (s *Store) Create(accountID string, accountKey []byte) (*Writer, error) {
@@ -45,12 +67,15 @@ func (s *Store) Create(accountID string, accountKey []byte) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(s.Dir, accountID, tmpDir)
-	if err := s.ensureDir(dir); err != nil {
+	id := newFileID()
+	dst, _ := s.path(accountID, id)
+	// The temporary file sits beside its final name: the rename stays
+	// within one directory (one directory sync covers it), and concurrent
+	// writers spread over 256 directories instead of contending on one.
+	if err := s.ensureDir(filepath.Dir(dst)); err != nil {
 		return nil, err
 	}
-	id := newFileID()
-	tmp := filepath.Join(dir, id+".tmp")
+	tmp := dst + tmpSuffix
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("content: %w", err)
@@ -129,13 +154,62 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 }
 
 func (w *Writer) flush(final bool) {
-	w.ad = chunkAD(w.ad, w.id, w.idx, final)
+	if !final {
+		if w.work == nil {
+			w.work, w.werr = make(chan chunkJob, inFlight), make(chan error, 1)
+			go w.seal()
+		}
+		w.work <- chunkJob{buf: w.buf, n: w.n, idx: w.idx}
+		w.buf = w.s.buffer(w.chunk)
+		w.idx++
+		w.n = 0
+		return
+	}
+	if err := w.stopSealer(); err != nil && w.err == nil {
+		w.err = err
+	}
+	w.ad = chunkAD(w.ad, w.id, w.idx, true)
 	sealed := w.aead.Seal((*w.buf)[:0], chunkNonce(&w.nonce, w.idx), (*w.buf)[:w.n], w.ad)
-	if _, err := w.f.Write(sealed); err != nil {
+	if _, err := w.f.Write(sealed); err != nil && w.err == nil {
 		w.err = fmt.Errorf("content: %w", err)
 	}
 	w.idx++
 	w.n = 0
+}
+
+// seal is the sealing goroutine: chunks arrive in order and are written in
+// order.
+func (w *Writer) seal() {
+	var err error
+	var ad []byte
+	var nonce [12]byte
+	var written, pushed int64
+	for job := range w.work {
+		if err == nil {
+			ad = chunkAD(ad, w.id, job.idx, false)
+			sealed := w.aead.Seal((*job.buf)[:0], chunkNonce(&nonce, job.idx), (*job.buf)[:job.n], ad)
+			if _, werr := w.f.Write(sealed); werr != nil {
+				err = fmt.Errorf("content: %w", werr)
+			}
+			written += int64(len(sealed))
+			if written-pushed >= writebackEvery {
+				startWriteback(w.f, headerSize+pushed, written-pushed)
+				pushed = written
+			}
+		}
+		w.s.release(w.chunk, job.buf)
+	}
+	w.werr <- err
+}
+
+// stopSealer waits for the sealing goroutine to finish what it was given.
+func (w *Writer) stopSealer() error {
+	if w.work == nil {
+		return nil
+	}
+	close(w.work)
+	w.work = nil
+	return <-w.werr
 }
 
 // Commit seals the last chunk, syncs the file, renames it into place and
@@ -157,11 +231,7 @@ func (w *Writer) Commit() error {
 		os.Remove(w.tmp)
 		return fmt.Errorf("content: write %s: %w", w.id, err)
 	}
-	dst, _ := w.s.path(w.account, w.id)
-	if err := w.s.ensureDir(filepath.Dir(dst)); err != nil {
-		os.Remove(w.tmp)
-		return err
-	}
+	dst := strings.TrimSuffix(w.tmp, tmpSuffix)
 	if err := os.Rename(w.tmp, dst); err != nil {
 		os.Remove(w.tmp)
 		return fmt.Errorf("content: %w", err)
@@ -174,6 +244,7 @@ func (w *Writer) Abort() {
 	if w.done {
 		return
 	}
+	w.stopSealer()
 	w.f.Close()
 	os.Remove(w.tmp)
 	w.finish()

@@ -61,9 +61,11 @@ func auditWhere(f store.AuditFilter, tab auditTable) (string, []any) {
 		case k == "/":
 			// Everything is below the root.
 		default:
-			// At the scope, or below it: a byte range, so the index serves
-			// it ("0" is the byte after "/").
-			cond("("+tab.resourceCol+" = ? OR ("+tab.resourceCol+" >= ? AND "+tab.resourceCol+" < ?))", k, k+"/", k+"0")
+			// At the scope, or below it: the byte range [k, k+"0") ("0" is
+			// the byte after "/") is what the index seeks; within it, keys
+			// like k+"-x" are siblings, not below k.
+			c := tab.resourceCol
+			cond(c+" >= ? AND "+c+" < ? AND ("+c+" = ? OR "+c+" >= ?)", k, k+"0", k, k+"/")
 		}
 	}
 	if f.Operation != "" {
@@ -90,8 +92,10 @@ func auditWhere(f store.AuditFilter, tab auditTable) (string, []any) {
 		cond("result = ?", f.Result)
 	}
 	if !f.After.IsZero() {
-		// Row values: both engines seek the (…, time, id) index with them.
-		cond("(time, id) < (?, ?)", f.After.Time.UnixMicro(), f.After.ID)
+		// The plain bound on time is what the index seeks; the row value
+		// then skips the records of that microsecond already listed.
+		at := f.After.Time.UnixMicro()
+		cond("time <= ? AND (time, id) < (?, ?)", at, at, f.After.ID)
 	}
 	limit := f.Limit
 	if limit <= 0 {
