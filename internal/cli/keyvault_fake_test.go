@@ -46,7 +46,7 @@ type vaultFake struct {
 
 type kvSecret struct {
 	versions []kvVersion // oldest first; the last is current
-	deleted  int64         // unix time, 0 when live
+	deleted  int64       // unix time, 0 when live
 }
 
 type kvVersion struct {

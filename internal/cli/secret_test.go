@@ -288,3 +288,18 @@ func TestSecretErrors(t *testing.T) {
 		t.Errorf("backup overwrote an existing file: %q", b)
 	}
 }
+
+func TestSecretSetFromStdin(t *testing.T) {
+	arm := newARMFake(t)
+	vf := newVaultFake(t, fakeToken)
+	env := vf.env(arm)
+	var stdout, stderr strings.Builder
+	code := Main(t.Context(), []string{"secret", "set", "--vault-url", vf.pathURL(), "--name", "piped", "--file", "-"},
+		strings.NewReader("piped-value"), &stdout, &stderr, func(k string) string { return env[k] })
+	if code != 0 || strings.Contains(stdout.String(), "piped-value") {
+		t.Fatalf("secret set --file -: exit %d stdout %q stderr %q", code, stdout.String(), stderr.String())
+	}
+	if got := mustRun(t, env, "secret", "show", "--vault-url", vf.pathURL(), "--name", "piped", "--output", "table"); got != "piped-value\n" {
+		t.Errorf("secret show = %q, want the value read from stdin", got)
+	}
+}
