@@ -1,6 +1,7 @@
-// Package audit owns Signet's audit recorder: the sign-in log (every token
-// asked for, granted or refused) and the activity log (every control-plane
-// write).
+// Package audit owns Signet's audit recorder and retention: the sign-in log
+// (every token asked for, granted or refused), the activity log (every
+// control-plane write) and the data-access log (every secret or blob
+// touched, or refused).
 //
 // Recording uses group commit: callers enqueue a record and wait; one writer
 // goroutine commits everything queued in one store Write transaction and then
@@ -9,6 +10,12 @@
 // under load batches grow by themselves so recording is not the bottleneck.
 // The queue is bounded: when it is full callers block (honouring their
 // context), which pushes back on whoever produces records.
+//
+// Tamper evidence (sequence numbers and a SHA-256 hash chain per stream) is
+// the store's: it is computed inside the append transaction, where the
+// stream's head is locked, so it holds across replicas. Pruner enforces
+// per-stream retention in bounded transactions through store.PruneAudit,
+// which keeps a checkpoint so the chain still verifies after pruning.
 //
 // It imports only store; it must not import the protocol packages (sts, arm)
 // that call it.

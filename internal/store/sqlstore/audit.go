@@ -138,6 +138,7 @@ var signInChain = chainStream[store.SignIn]{
 	stream: store.StreamSignIns, table: "sign_ins", cols: signInCols,
 	keyCols: []string{"tenant_key", "principal_key"},
 	fields:  signInFields,
+	at:      func(v store.SignIn) time.Time { return v.Time },
 	keys:    func(v store.SignIn) []string { return []string{key(v.TenantID), key(v.PrincipalID)} },
 	scan:    scanSignIn,
 	link:    func(v *store.SignIn) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
@@ -180,6 +181,7 @@ var activityChain = chainStream[store.Activity]{
 	stream: store.StreamActivity, table: "activity", cols: activityCols,
 	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
 	fields:  activityFields,
+	at:      func(v store.Activity) time.Time { return v.Time },
 	keys: func(v store.Activity) []string {
 		return []string{key(v.TenantID), key(v.CallerID), key(v.ResourceID)}
 	},
@@ -224,6 +226,7 @@ var accessChain = chainStream[store.Access]{
 	stream: store.StreamAccess, table: "access_log", cols: accessCols,
 	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
 	fields:  accessFields,
+	at:      func(v store.Access) time.Time { return v.Time },
 	keys: func(v store.Access) []string {
 		return []string{key(v.TenantID), key(v.CallerID), key(v.ResourceID)}
 	},

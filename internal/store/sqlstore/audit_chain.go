@@ -106,6 +106,7 @@ type chainStream[T any] struct {
 	keyCols []string // lookup columns derived from hashed ones
 	fields  func(T) []any
 	keys    func(T) []string
+	at      func(T) time.Time // the record's Time
 	// scan reads cols, then chainCols, then extra.
 	scan func(sc scanner, extra ...any) (T, error)
 	// link points at a record's Seq, PrevHash and Hash, and gives its ID.
@@ -325,7 +326,7 @@ func pruneChain[T any](t *tx, cs chainStream[T], before time.Time, max int) (int
 		}
 		// Records are pruned oldest first in sequence; the first one kept
 		// ends the run, so the kept records stay one unbroken chain.
-		if seq, _, _, _ := cs.link(&v); !time.UnixMicro(cs.fields(v)[1].(int64)).Before(before) || *seq > head.seq {
+		if seq, _, _, _ := cs.link(&v); !cs.at(v).Before(before) || *seq > head.seq {
 			break
 		}
 		if fault = c.check(v, keys); fault != nil {
