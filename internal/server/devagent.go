@@ -66,6 +66,12 @@ func (r *Running) startDevAgent(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("dev host %s: %w", devHostName, err)
 	}
 	r.DevHostID = res.ID
+	if res.Identity == nil || res.Identity.PrincipalID == "" {
+		return fmt.Errorf("dev host %s has no system-assigned identity", devHostName)
+	}
+	if r.DevVaultURL, err = r.bootstrapDevVault(ctx, c, res.Identity.PrincipalID); err != nil {
+		return err
+	}
 
 	stateDir := filepath.Join(cfg.DataDir, "agent")
 	arcAddr := cfg.DevAgent.ArcAddr

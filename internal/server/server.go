@@ -60,6 +60,8 @@ type Running struct {
 	// with a DevAgent config).
 	Agent     *host.Agent
 	DevHostID string
+	// DevVaultURL is the dev host's vault, readable by its identity.
+	DevVaultURL string
 
 	console *console.Server
 
@@ -241,6 +243,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 				return nil, err
 			}
 			maps.Copy(env, agentEnv(r.Agent, filepath.Join(cfg.DataDir, "agent")))
+			env["SIGNET_VAULT_URL"] = r.DevVaultURL
 		}
 		r.EnvFile = filepath.Join(cfg.DataDir, "env")
 		if err := writeEnvFile(r.EnvFile, env); err != nil {

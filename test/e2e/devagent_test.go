@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/signet-platform/signet/client"
 	"github.com/signet-platform/signet/internal/server"
@@ -59,6 +62,19 @@ func TestDevRunsAnAgentForItsHost(t *testing.T) {
 	}
 	th.checkTokenFor(t, dac, "api://dev-default-credential", host, s.DevHostID)
 
+	// The dev host's identity reads the dev vault's secret with the
+	// official azsecrets client and no secret of its own.
+	if vars["SIGNET_VAULT_URL"] == "" {
+		t.Fatal("SIGNET_VAULT_URL missing from the env file")
+	}
+	clearMIEnv(t)
+	for _, k := range []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER"} {
+		t.Setenv(k, vars[k])
+	}
+	if got := s.readSecretAsIdentity(t, vars["SIGNET_VAULT_URL"], "greeting"); got != "hello from signet" {
+		t.Errorf("dev vault secret = %q", got)
+	}
+
 	// `signet token get --identity`, like `az account get-access-token`
 	// after `az login --identity`.
 	clearMIEnv(t)
@@ -90,4 +106,25 @@ func (s *signet) principalOfResource(t testing.TB, id string) string {
 		t.Fatalf("system-assigned principal of %s: %q %v", id, oid, err)
 	}
 	return oid
+}
+
+// readSecretAsIdentity reads a secret with the official azsecrets client
+// and ManagedIdentityCredential from the environment.
+func (s *signet) readSecretAsIdentity(t *testing.T, vaultURL, name string) string {
+	t.Helper()
+	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := azsecrets.NewClient(vaultURL, cred, &azsecrets.ClientOptions{
+		ClientOptions: azcore.ClientOptions{Transport: s.vaultHTTP(t), Retry: policy.RetryOptions{MaxRetries: -1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.GetSecret(ctxT(t), name, "", nil)
+	if err != nil {
+		t.Fatalf("reading %s from %s as the host's identity: %v", name, vaultURL, err)
+	}
+	return *resp.Value
 }
