@@ -8,7 +8,7 @@ import (
 
 // conditions are a request's If-* headers.
 type conditions struct {
-	ifMatch, ifNoneMatch             string
+	ifMatch, ifNoneMatch               string
 	ifModifiedSince, ifUnmodifiedSince time.Time
 }
 

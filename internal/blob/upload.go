@@ -42,13 +42,12 @@ func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string
 		return "", 0, nil, internal(err)
 	}
 	defer w.Abort()
-	var body io.Reader = &deadlineReader{r: r.Body, rc: http.NewResponseController(req.w)}
 	var h hash.Hash
 	if wantMD5 || expect != nil {
 		h = md5.New()
-		body = io.TeeReader(body, h)
+		w.HashTo(h) // hashed beside the encryption, not in the reading goroutine
 	}
-	n, err := w.ReadFrom(body)
+	n, err := w.ReadFrom(&deadlineReader{r: r.Body, rc: http.NewResponseController(req.w)})
 	if err != nil {
 		if errors.Is(err, content.ErrCorrupt) || n == r.ContentLength {
 			return "", 0, nil, internal(err)
@@ -61,6 +60,7 @@ func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string
 		return "", 0, nil, errf(http.StatusBadRequest, "InvalidInput",
 			"The request body does not match its Content-Length.")
 	}
+	w.Finish()
 	if h != nil {
 		sum = h.Sum(nil)
 		if expect != nil && !bytes.Equal(sum, expect) {

@@ -43,6 +43,7 @@ type Tx interface {
 	MIRPTx
 	BlobTx
 	SecretTx
+	GenerationTx
 }
 
 // TenantTx covers tenants, subscriptions and resource groups.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ func signetBinary(t *testing.T) string {
 	return builtBin
 }
 
+// addrFlag matches a listen-address flag in `signet dev -h`.
+var addrFlag = regexp.MustCompile(`(?m)^\s+-([a-z-]+-addr) string`)
+
 // proc is one `signet dev` child process and a signet view of it that the
 // in-process helpers (createStorageAccount, grant, blobClient) accept.
 type proc struct {
@@ -63,10 +67,12 @@ func startProcess(t *testing.T, dataDir string) *proc {
 	bin := signetBinary(t)
 	envFile := filepath.Join(dataDir, "env")
 	os.Remove(envFile)
-	args := []string{"dev", "--data-dir", dataDir, "--login-addr", "127.0.0.1:0", "--management-addr", "127.0.0.1:0",
-		"--mirp-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0", "--no-agent"}
-	if help, _ := exec.Command(bin, "dev", "-h").CombinedOutput(); strings.Contains(string(help), "-vault-addr") {
-		args = append(args, "--vault-addr", "127.0.0.1:0")
+	// Every listener on a free port (whatever listeners this build has),
+	// so that this process never collides with another Signet.
+	args := []string{"dev", "--data-dir", dataDir, "--no-agent"}
+	help, _ := exec.Command(bin, "dev", "-h").CombinedOutput()
+	for _, m := range addrFlag.FindAllStringSubmatch(string(help), -1) {
+		args = append(args, "--"+m[1], "127.0.0.1:0")
 	}
 	cmd := exec.Command(bin, args...)
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "signet.log"))

@@ -2,6 +2,7 @@ package content
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/rand"
 	"errors"
 	"io/fs"
@@ -29,6 +30,8 @@ func put(t *testing.T, s *Store, k, data []byte, viaReadFrom bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := md5.New()
+	w.HashTo(h)
 	if viaReadFrom {
 		_, err = w.ReadFrom(bytes.NewReader(data))
 	} else {
@@ -44,6 +47,9 @@ func put(t *testing.T, s *Store, k, data []byte, viaReadFrom bool) string {
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	if want := md5.Sum(data); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Errorf("%d bytes: HashTo saw other bytes than were written", len(data))
 	}
 	return w.ID()
 }

@@ -5,44 +5,53 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // Writer writes one content file. Nothing is visible under the file's id
 // until Commit returns; Abort (or a crash) leaves only a temporary file
 // that Sweep removes.
 type Writer struct {
-	s       *Store
-	account string
-	id      string
-	tmp     string
-	f       *os.File
-	aead    cipher.AEAD
-	chunk   int
-	buf     *[]byte // plaintext accumulates in (*buf)[:n]; sealing happens in place
-	n       int
-	idx     uint64
-	size    int64
-	ad      []byte
-	nonce   [12]byte
-	err     error
-	done    bool
+	s        *Store
+	account  string
+	id       string
+	tmp      string
+	f        *os.File
+	aead     cipher.AEAD
+	chunk    int
+	buf      *[]byte // plaintext accumulates in (*buf)[:n]; sealing happens in place
+	n        int
+	idx      uint64
+	size     int64
+	ad       []byte
+	nonce    [12]byte
+	err      error
+	done     bool
+	finished bool // the last chunk is sealed
 
 	// Past the first chunk, sealing and writing move to a second
 	// goroutine, so a large upload's encryption overlaps its receipt (and
 	// its MD5, which the caller computes while reading).
 	work chan chunkJob
 	werr chan error
+	// hash, when set, sees the plaintext in order; past the first chunk it
+	// runs in its own goroutine beside the sealing one.
+	hash  hash.Hash
+	hjobs chan chunkJob
+	hdone chan struct{}
 }
 
 // chunkJob is a full, not-last chunk for the sealing goroutine.
 type chunkJob struct {
-	buf *[]byte
-	n   int
-	idx uint64
+	buf  *[]byte
+	n    int
+	idx  uint64
+	refs *atomic.Int32 // goroutines still reading buf; the last releases it
 }
 
 // inFlight bounds the chunks queued for sealing: memory per writer stays
@@ -157,9 +166,19 @@ func (w *Writer) flush(final bool) {
 	if !final {
 		if w.work == nil {
 			w.work, w.werr = make(chan chunkJob, inFlight), make(chan error, 1)
-			go w.seal()
+			go w.seal(w.work)
+			if w.hash != nil {
+				w.hjobs, w.hdone = make(chan chunkJob, inFlight), make(chan struct{})
+				go w.hashChunks(w.hjobs)
+			}
 		}
-		w.work <- chunkJob{buf: w.buf, n: w.n, idx: w.idx}
+		job := chunkJob{buf: w.buf, n: w.n, idx: w.idx, refs: new(atomic.Int32)}
+		job.refs.Store(1)
+		if w.hjobs != nil {
+			job.refs.Store(2)
+			w.hjobs <- job
+		}
+		w.work <- job
 		w.buf = w.s.buffer(w.chunk)
 		w.idx++
 		w.n = 0
@@ -167,6 +186,9 @@ func (w *Writer) flush(final bool) {
 	}
 	if err := w.stopSealer(); err != nil && w.err == nil {
 		w.err = err
+	}
+	if w.hash != nil {
+		w.hash.Write((*w.buf)[:w.n])
 	}
 	w.ad = chunkAD(w.ad, w.id, w.idx, true)
 	sealed := w.aead.Seal((*w.buf)[:0], chunkNonce(&w.nonce, w.idx), (*w.buf)[:w.n], w.ad)
@@ -179,15 +201,17 @@ func (w *Writer) flush(final bool) {
 
 // seal is the sealing goroutine: chunks arrive in order and are written in
 // order.
-func (w *Writer) seal() {
+func (w *Writer) seal(work <-chan chunkJob) {
 	var err error
 	var ad []byte
 	var nonce [12]byte
 	var written, pushed int64
-	for job := range w.work {
+	out := w.s.buffer(w.chunk) // sealed apart: the hasher may still read the plaintext
+	defer w.s.release(w.chunk, out)
+	for job := range work {
 		if err == nil {
 			ad = chunkAD(ad, w.id, job.idx, false)
-			sealed := w.aead.Seal((*job.buf)[:0], chunkNonce(&nonce, job.idx), (*job.buf)[:job.n], ad)
+			sealed := w.aead.Seal((*out)[:0], chunkNonce(&nonce, job.idx), (*job.buf)[:job.n], ad)
 			if _, werr := w.f.Write(sealed); werr != nil {
 				err = fmt.Errorf("content: %w", werr)
 			}
@@ -197,9 +221,23 @@ func (w *Writer) seal() {
 				pushed = written
 			}
 		}
-		w.s.release(w.chunk, job.buf)
+		w.done1(job)
 	}
 	w.werr <- err
+}
+
+func (w *Writer) done1(job chunkJob) {
+	if job.refs.Add(-1) == 0 {
+		w.s.release(w.chunk, job.buf)
+	}
+}
+
+func (w *Writer) hashChunks(jobs <-chan chunkJob) {
+	defer close(w.hdone)
+	for job := range jobs {
+		w.hash.Write((*job.buf)[:job.n])
+		w.done1(job)
+	}
 }
 
 // stopSealer waits for the sealing goroutine to finish what it was given.
@@ -209,8 +247,27 @@ func (w *Writer) stopSealer() error {
 	}
 	close(w.work)
 	w.work = nil
+	if w.hjobs != nil {
+		close(w.hjobs)
+		<-w.hdone
+		w.hjobs = nil
+	}
 	return <-w.werr
 }
+
+// Finish seals the last chunk, so that the hash given to HashTo is
+// complete, without making the file durable or visible; Commit does that.
+// Nothing may be written after it.
+func (w *Writer) Finish() {
+	if !w.finished {
+		w.finished = true
+		w.flush(true)
+	}
+}
+
+// HashTo makes the writer feed every plaintext byte, in order, to h; call
+// it before the first write. The hash is complete when Commit returns.
+func (w *Writer) HashTo(h hash.Hash) { w.hash = h }
 
 // Commit seals the last chunk, syncs the file, renames it into place and
 // syncs its directory. After Commit the file is durable under ID().
@@ -218,7 +275,7 @@ func (w *Writer) Commit() error {
 	if w.done {
 		return errors.New("content: writer already finished")
 	}
-	w.flush(true)
+	w.Finish()
 	err := w.err
 	if err == nil {
 		err = w.f.Sync()

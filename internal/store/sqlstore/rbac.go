@@ -46,7 +46,7 @@ func (t *tx) PutRoleDefinition(v store.RoleDefinition) error {
 			role_type = excluded.role_type, assignable_scopes = excluded.assignable_scopes,
 			permissions = excluded.permissions, created_at = excluded.created_at, updated_at = excluded.updated_at`,
 		key(v.ID), v.ID, v.RoleName, v.Description, v.RoleType, scopes, perms, micros(v.CreatedAt), micros(v.UpdatedAt))
-	return err
+	return t.changed(store.GenRBAC, err)
 }
 
 func (t *tx) GetRoleDefinition(id string) (store.RoleDefinition, error) {
@@ -61,7 +61,7 @@ func (t *tx) ListRoleDefinitions() ([]store.RoleDefinition, error) {
 }
 
 func (t *tx) DeleteRoleDefinition(id string) error {
-	return t.affect("delete role definition "+id, "DELETE FROM role_definitions WHERE id_key = ?", key(id))
+	return t.changed(store.GenRBAC, t.affect("delete role definition "+id, "DELETE FROM role_definitions WHERE id_key = ?", key(id)))
 }
 
 const roleAssignmentCols = "id, scope, role_definition_id, principal_id, principal_type, description, created_at, created_by"
@@ -79,12 +79,12 @@ func scanRoleAssignment(sc scanner) (store.RoleAssignment, error) {
 // principal already has the role at the scope (scope compared
 // case-insensitively, ignoring a trailing slash).
 func (t *tx) CreateRoleAssignment(v store.RoleAssignment) error {
-	return t.insert("create role assignment "+v.ID,
+	return t.changed(store.GenRBAC, t.insert("create role assignment "+v.ID,
 		`INSERT INTO role_assignments (id_key, id, scope_key, scope, role_definition_key, role_definition_id,
 			principal_key, principal_id, principal_type, description, created_at, created_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key(v.ID), v.ID, scopeKey(v.Scope), v.Scope, key(v.RoleDefinitionID), v.RoleDefinitionID,
-		key(v.PrincipalID), v.PrincipalID, v.PrincipalType, v.Description, micros(v.CreatedAt), v.CreatedBy)
+		key(v.PrincipalID), v.PrincipalID, v.PrincipalType, v.Description, micros(v.CreatedAt), v.CreatedBy))
 }
 
 func (t *tx) GetRoleAssignment(id string) (store.RoleAssignment, error) {
@@ -93,7 +93,7 @@ func (t *tx) GetRoleAssignment(id string) (store.RoleAssignment, error) {
 }
 
 func (t *tx) DeleteRoleAssignment(id string) error {
-	return t.affect("delete role assignment "+id, "DELETE FROM role_assignments WHERE id_key = ?", key(id))
+	return t.changed(store.GenRBAC, t.affect("delete role assignment "+id, "DELETE FROM role_assignments WHERE id_key = ?", key(id)))
 }
 
 // underScope is the condition "scope is s or below it". It is a range on
@@ -152,7 +152,7 @@ func roleAssignmentQuery(f store.RoleAssignmentFilter) (string, []any) {
 }
 
 func (t *tx) DeleteRoleAssignmentsForPrincipal(principalID string) (int, error) {
-	return t.count("delete role assignments of "+principalID,
+	return t.countChanged(store.GenRBAC, "delete role assignments of "+principalID,
 		"DELETE FROM role_assignments WHERE principal_key = ?", key(principalID))
 }
 
@@ -162,5 +162,5 @@ func (t *tx) DeleteRoleAssignmentsUnderScope(scope string) (int, error) {
 	if cond != "" {
 		q += " WHERE " + cond
 	}
-	return t.count("delete role assignments under "+scope, q, args...)
+	return t.countChanged(store.GenRBAC, "delete role assignments under "+scope, q, args...)
 }

@@ -25,15 +25,15 @@ func scanVault(sc scanner) (store.Vault, error) {
 }
 
 func (t *tx) CreateVault(v store.Vault) error {
-	return t.insert("create vault "+v.Name,
+	return t.changed(store.GenSecrets, t.insert("create vault "+v.Name,
 		`INSERT INTO vaults (name_key, `+vaultCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		key(v.Name), v.Name, v.ResourceID, v.TenantID, v.DataKeySealed, v.RetentionDays, v.PurgeProtection, micros(v.CreatedAt))
+		key(v.Name), v.Name, v.ResourceID, v.TenantID, v.DataKeySealed, v.RetentionDays, v.PurgeProtection, micros(v.CreatedAt)))
 }
 
 func (t *tx) UpdateVault(v store.Vault) error {
-	return t.affect("update vault "+v.Name,
+	return t.changed(store.GenSecrets, t.affect("update vault "+v.Name,
 		`UPDATE vaults SET resource_id = ?, tenant_id = ?, retention_days = ?, purge_protection = ? WHERE name_key = ?`,
-		v.ResourceID, v.TenantID, v.RetentionDays, v.PurgeProtection, key(v.Name))
+		v.ResourceID, v.TenantID, v.RetentionDays, v.PurgeProtection, key(v.Name)))
 }
 
 func (t *tx) GetVault(name string) (store.Vault, error) {
@@ -43,7 +43,7 @@ func (t *tx) GetVault(name string) (store.Vault, error) {
 // DeleteVault relies on the cascades: secrets reference their vault and
 // versions their secret, so one statement removes everything.
 func (t *tx) DeleteVault(name string) error {
-	return t.affect("delete vault "+name, "DELETE FROM vaults WHERE name_key = ?", key(name))
+	return t.changed(store.GenSecrets, t.affect("delete vault "+name, "DELETE FROM vaults WHERE name_key = ?", key(name)))
 }
 
 const secretCols = "vault_key, name, current_version, deleted_at, scheduled_purge_at"
@@ -65,7 +65,7 @@ func (t *tx) PutSecret(v store.Secret) error {
 			current_version = excluded.current_version, deleted = excluded.deleted,
 			deleted_at = excluded.deleted_at, scheduled_purge_at = excluded.scheduled_purge_at`,
 		key(v.Vault), key(v.Name), v.Name, v.CurrentVersion, !v.DeletedAt.IsZero(), micros(v.DeletedAt), micros(v.ScheduledPurgeAt))
-	return mapErr(err, what)
+	return t.changed(store.GenSecrets, mapErr(err, what))
 }
 
 // The vault column reads back as its lookup key: vault names in secret and
@@ -95,8 +95,8 @@ func (t *tx) ListSecretsPurgeDue(before time.Time, limit int) ([]store.Secret, e
 }
 
 func (t *tx) PurgeSecret(vault, name string) error {
-	return t.affect("purge secret "+vault+"/"+name,
-		"DELETE FROM secrets WHERE vault_key = ? AND name_key = ?", key(vault), key(name))
+	return t.changed(store.GenSecrets, t.affect("purge secret "+vault+"/"+name,
+		"DELETE FROM secrets WHERE vault_key = ? AND name_key = ?", key(vault), key(name)))
 }
 
 const secretVersionCols = "vault_key, name_key, version, value_sealed, content_type, tags, enabled, not_before, expires, created_at, updated_at"
@@ -127,10 +127,10 @@ func (t *tx) CreateSecretVersion(v store.SecretVersion) error {
 	if err != nil {
 		return err
 	}
-	return t.insert("create secret version "+v.Vault+"/"+v.Name+"/"+v.Version,
+	return t.changed(store.GenSecrets, t.insert("create secret version "+v.Vault+"/"+v.Name+"/"+v.Version,
 		`INSERT INTO secret_versions (`+secretVersionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key(v.Vault), key(v.Name), v.Version, v.ValueSealed, v.ContentType, tags, v.Enabled,
-		micros(v.NotBefore), micros(v.Expires), micros(v.CreatedAt), micros(v.UpdatedAt))
+		micros(v.NotBefore), micros(v.Expires), micros(v.CreatedAt), micros(v.UpdatedAt)))
 }
 
 func (t *tx) UpdateSecretVersion(v store.SecretVersion) error {
@@ -138,11 +138,11 @@ func (t *tx) UpdateSecretVersion(v store.SecretVersion) error {
 	if err != nil {
 		return err
 	}
-	return t.affect("update secret version "+v.Vault+"/"+v.Name+"/"+v.Version,
+	return t.changed(store.GenSecrets, t.affect("update secret version "+v.Vault+"/"+v.Name+"/"+v.Version,
 		`UPDATE secret_versions SET content_type = ?, tags = ?, enabled = ?, not_before = ?, expires = ?, updated_at = ?
 		WHERE vault_key = ? AND name_key = ? AND version = ?`,
 		v.ContentType, tags, v.Enabled, micros(v.NotBefore), micros(v.Expires), micros(v.UpdatedAt),
-		key(v.Vault), key(v.Name), v.Version)
+		key(v.Vault), key(v.Name), v.Version))
 }
 
 func (t *tx) GetSecretVersion(vault, name, version string) (store.SecretVersion, error) {

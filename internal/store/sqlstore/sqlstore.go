@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -28,6 +29,40 @@ type Store struct {
 	// rather than spinning on SQLITE_BUSY; a channel rather than a mutex so
 	// that a caller whose context ends stops waiting. Nil for PostgreSQL.
 	writeSlot chan struct{}
+	// readStmts and writeStmts cache prepared statements per pool (the
+	// same cache for PostgreSQL's one pool). Set once migrated.
+	readStmts, writeStmts *stmtCache
+
+	// subs hear of every committed write that moved a generation.
+	subsMu sync.Mutex
+	subs   map[*func(map[store.Generation]int64)]struct{}
+}
+
+var _ store.GenerationNotifier = (*Store)(nil)
+
+// NotifyGenerations calls fn, before Write returns, after every committed
+// write transaction that moved a generation (store.GenerationNotifier).
+func (s *Store) NotifyGenerations(fn func(map[store.Generation]int64)) (cancel func()) {
+	s.subsMu.Lock()
+	defer s.subsMu.Unlock()
+	if s.subs == nil {
+		s.subs = make(map[*func(map[store.Generation]int64)]struct{})
+	}
+	key := &fn
+	s.subs[key] = struct{}{}
+	return func() {
+		s.subsMu.Lock()
+		defer s.subsMu.Unlock()
+		delete(s.subs, key)
+	}
+}
+
+func (s *Store) notifyGenerations(gens map[store.Generation]int64) {
+	s.subsMu.Lock()
+	defer s.subsMu.Unlock()
+	for fn := range s.subs {
+		(*fn)(gens)
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,6 +141,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	s.read = r
+	s.readStmts, s.writeStmts = newStmtCache(r), newStmtCache(w)
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: open SQLite readers: %w", err)
@@ -156,12 +192,20 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.writeStmts = newStmtCache(db)
+	s.readStmts = s.writeStmts
 	return s, nil
 }
 
 // Close releases the connections.
 func (s *Store) Close() error {
 	var errs []error
+	if s.readStmts != nil && s.readStmts != s.writeStmts {
+		errs = append(errs, s.readStmts.close())
+	}
+	if s.writeStmts != nil {
+		errs = append(errs, s.writeStmts.close())
+	}
 	if s.read != nil && s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}
@@ -237,7 +281,24 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write 
 			_ = sqlTx.Rollback()
 		}
 	}()
-	t := &tx{ctx: ctx, tx: sqlTx, d: s.d}
+	stmts := s.writeStmts
+	if db == s.read {
+		stmts = s.readStmts
+	}
+	t := &tx{ctx: ctx, tx: sqlTx, d: s.d, stmts: stmts}
+	// Deferred, so it runs once Commit or Rollback below has ended the
+	// transaction and given its connection back for the preparations. Not
+	// while fn panics: the transaction still holds its connection then.
+	defer func() {
+		if len(t.unprepared) == 0 {
+			return
+		}
+		if !done {
+			stmts.unclaim(t.unprepared)
+			return
+		}
+		stmts.prepare(ctx, t.unprepared, s.d.rebind)
+	}()
 	if err := fn(t); err != nil {
 		done = true
 		_ = sqlTx.Rollback()
@@ -253,6 +314,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write 
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return mapErr(err, "sqlstore: commit")
+	}
+	if len(t.bumped) > 0 {
+		s.notifyGenerations(t.bumped)
 	}
 	return nil
 }

@@ -18,6 +18,16 @@ type tx struct {
 	ctx context.Context
 	tx  *sql.Tx
 	d   dialect
+	// stmts holds the prepared statements of the pool tx runs on; nil
+	// while migrating, when statements run unprepared (migrations are
+	// multi-statement scripts, run once).
+	stmts *stmtCache
+	// unprepared lists the texts this transaction ran unprepared and is
+	// to prepare once it has ended (see stmtCache).
+	unprepared []string
+	// bumped holds the generations this transaction moved, with their new
+	// values, to announce once it commits.
+	bumped map[store.Generation]int64
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -25,15 +35,40 @@ var _ store.Tx = (*tx)(nil)
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// stmt returns q's prepared statement bound to this transaction, or nil
+// when q is not prepared (yet).
+func (t *tx) stmt(q string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	st, claimed := t.stmts.get(q)
+	if claimed {
+		t.unprepared = append(t.unprepared, q)
+	}
+	if st == nil {
+		return nil
+	}
+	return t.tx.StmtContext(t.ctx, st)
+}
+
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(q); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(q); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
 	return t.tx.QueryContext(t.ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) queryRow(q string, args ...any) *sql.Row {
+	if st := t.stmt(q); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...)
 }
 

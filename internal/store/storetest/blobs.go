@@ -223,7 +223,10 @@ func testUncommittedBlocks(t *testing.T, s store.Store) {
 		return nil
 	})
 	var pruned []store.UncommittedBlock
-	write(t, s, func(tx store.Tx) (err error) { pruned, err = tx.PruneUncommittedBlocks(at(90*time.Minute), 10); return err })
+	write(t, s, func(tx store.Tx) (err error) {
+		pruned, err = tx.PruneUncommittedBlocks(at(90*time.Minute), 10)
+		return err
+	})
 	diff(t, "PruneUncommittedBlocks", pruned, []store.UncommittedBlock{block(a, "y", "QQ==", "f9", base), b2})
 	write(t, s, func(tx store.Tx) error { return tx.DeleteUncommittedBlocks(a.ID, "c", "x") })
 	read(t, s, func(tx store.Tx) error {

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, auditTests...)
 	tests = append(tests, blobTests...)
 	tests = append(tests, secretTests...)
+	tests = append(tests, generationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
