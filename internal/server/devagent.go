@@ -72,6 +72,9 @@ func (r *Running) startDevAgent(ctx context.Context, cfg Config) error {
 	if r.DevVaultURL, err = r.bootstrapDevVault(ctx, c, res.Identity.PrincipalID); err != nil {
 		return err
 	}
+	if r.DevBlobURL, err = r.bootstrapDevStorage(ctx, c, res.Identity.PrincipalID); err != nil {
+		return err
+	}
 
 	stateDir := filepath.Join(cfg.DataDir, "agent")
 	arcAddr := cfg.DevAgent.ArcAddr
@@ -92,7 +95,10 @@ func (r *Running) startDevAgent(ctx context.Context, cfg Config) error {
 			Name: devHostName, ResourceID: res.ID, SubscriptionID: r.Dev.SubscriptionID,
 			ResourceGroupName: r.Dev.ResourceGroup, Location: "local", VMID: r.Dev.TenantID,
 		},
-		Logger: cfg.Logger.With("part", "agent"),
+		// No operations listener of its own: its counters are on the
+		// server's (RegisterAgent below) and it is ready when the server is.
+		Middleware: r.agentMiddleware,
+		Logger:     cfg.Logger.With("part", "agent"),
 	}
 	// Enrolled before: start from the state dir. Not yet (or MIRP no longer
 	// knows the node): enroll with a short-lived join token.
@@ -107,6 +113,9 @@ func (r *Running) startDevAgent(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("dev agent: %w", err)
 	}
 	r.Agent = a // closed first in Close, while the servers it talks to still run
+	if err := r.Metrics.RegisterAgent(a.Stats); err != nil {
+		return fmt.Errorf("dev agent metrics: %w", err)
+	}
 	return nil
 }
 

@@ -1,10 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/signet-platform/signet/client"
 	"github.com/signet-platform/signet/internal/authz"
@@ -65,4 +73,109 @@ func grant(ctx context.Context, c *client.Client, scope, principalID, roleID str
 		return nil
 	}
 	return err
+}
+
+// devStorageAccount is the storage account `signet dev` makes for its host.
+const devStorageAccount = "signetdev"
+
+// bootstrapDevStorage makes sure the dev host has a storage account whose
+// blobs its identity may read (Storage Blob Data Reader), holding
+// images/sample.jpg, and returns the account's blob endpoint.
+func (r *Running) bootstrapDevStorage(ctx context.Context, c *client.Client, hostPrincipalID string) (string, error) {
+	id, err := c.ResourceID(r.Dev.ResourceGroup, "Microsoft.Storage/storageAccounts", devStorageAccount)
+	if err != nil {
+		return "", err
+	}
+	endpoint := r.BlobURL + "/" + devStorageAccount
+	_, err = c.GetResource(ctx, id)
+	var cerr *client.Error
+	if errors.As(err, &cerr) && cerr.StatusCode == http.StatusNotFound {
+		_, err = c.PutResource(ctx, id, client.Resource{Location: "local"})
+		// As in Azure, Owner reads and writes no blobs: the admin gets the
+		// data role it needs to seed one.
+		if err == nil {
+			err = grant(ctx, c, id, r.Dev.ObjectID, authz.StorageBlobDataContributorRoleID)
+		}
+		if err == nil {
+			err = r.seedDevBlob(ctx, c, endpoint)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("dev storage account: %w", err)
+	}
+	if err := grant(ctx, c, id, hostPrincipalID, authz.StorageBlobDataReaderRoleID); err != nil {
+		return "", fmt.Errorf("dev storage account: %w", err)
+	}
+	return endpoint, nil
+}
+
+// seedDevBlob creates the images container and uploads sample.jpg into it
+// through the Blob API, as the admin.
+func (r *Running) seedDevBlob(ctx context.Context, c *client.Client, endpoint string) error {
+	tok, err := c.Token(ctx, "https://storage.azure.com")
+	if err != nil {
+		return err
+	}
+	httpc, err := caClient(r.CAFile)
+	if err != nil {
+		return err
+	}
+	var img bytes.Buffer
+	if err := jpeg.Encode(&img, sampleImage(), &jpeg.Options{Quality: 85}); err != nil {
+		return err
+	}
+	for _, step := range []struct {
+		url  string
+		body []byte
+		hdr  map[string]string
+	}{
+		{endpoint + "/images?restype=container", nil, nil},
+		{endpoint + "/images/sample.jpg", img.Bytes(), map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": "image/jpeg"}},
+	} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, step.url, bytes.NewReader(step.body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		req.Header.Set("x-ms-version", "2026-02-06")
+		for k, v := range step.hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := httpc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+			return fmt.Errorf("PUT %s: %s", step.url, resp.Status)
+		}
+	}
+	return nil
+}
+
+// sampleImage is a small gradient: something real to download.
+func sampleImage() image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{R: uint8(x * 4), G: uint8(y * 4), B: 160, A: 255})
+		}
+	}
+	return img
+}
+
+// caClient is an HTTPS client trusting only the PEM bundle at caFile.
+func caClient(caFile string) (*http.Client, error) {
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("no certificate in %s", caFile)
+	}
+	return &http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+		Timeout:   30 * time.Second,
+	}, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/signet-platform/signet/internal/console"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
+	"github.com/signet-platform/signet/internal/metrics"
 	"github.com/signet-platform/signet/internal/mirp"
 	"github.com/signet-platform/signet/internal/seal"
 	"github.com/signet-platform/signet/internal/secrets"
@@ -60,8 +61,15 @@ type Running struct {
 	// with a DevAgent config).
 	Agent     *host.Agent
 	DevHostID string
-	// DevVaultURL is the dev host's vault, readable by its identity.
+	// DevVaultURL is the dev host's vault and DevBlobURL its storage
+	// account's blob endpoint, both readable by its identity.
 	DevVaultURL string
+	DevBlobURL  string
+
+	// Metrics is the process's registry; OpsURL the plain-HTTP operations
+	// endpoint (/metrics, /healthz, /readyz).
+	Metrics *metrics.Metrics
+	OpsURL  string
 
 	console *console.Server
 
@@ -90,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &Running{cancel: cancel, errc: make(chan error, 4), logger: log}
+	r := &Running{cancel: cancel, errc: make(chan error, 8), logger: log, Metrics: metrics.New()}
 	r.closers = append(r.closers, lock.Release)
 	defer func() {
 		if err != nil {
@@ -102,10 +110,12 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlstore.Open(ctx, cfg.StoreDSN)
+	rawStore, err := sqlstore.Open(ctx, cfg.StoreDSN)
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
+	// Every part sees the store through the latency histograms.
+	st := r.Metrics.Store(rawStore)
 	r.Store = st
 	r.closers = append(r.closers, st.Close)
 	if err := st.Write(ctx, func(tx store.Tx) error { return authz.SeedBuiltIns(tx) }); err != nil {
@@ -166,8 +176,11 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	r.STSURL, r.ARMURL = stsURLs[0], armURLs[0]
 	r.MIRPURL = publicURLs(cfg.PublicHosts, mirpLn.Addr())[0]
 
-	recorder := audit.NewRecorder(st, log)
-	r.closers = append(r.closers, recorder.Close)
+	auditor := audit.NewRecorder(st, log)
+	r.closers = append(r.closers, auditor.Close)
+	// Every token answered, control-plane write and data-plane operation
+	// is recorded once: the counters are taken there.
+	recorder := r.Metrics.Recorder(auditor)
 
 	tokenService := &sts.Server{
 		Store:                         st,
@@ -180,9 +193,14 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		Now:                           cfg.Now,
 		Logger:                        log.With("part", "sts"),
 	}
-	vaults, err := r.startVaults(cfg, st, km, recorder, master, stsURLs)
+	vaults, err := r.startVaults(cfg, st, km, auditor, master, stsURLs)
 	if err != nil {
 		return nil, err
+	}
+	// Counted like every other stream and every other RBAC decision.
+	vaults.Recorder = recorder
+	if vaults.Authorizer != nil {
+		vaults.Authorizer = r.Metrics.Authorizer("keyvault", vaults.Authorizer)
 	}
 	blobs, blobHooks, err := r.startBlobs(ctx, cfg, st, km, recorder, master, stsURLs)
 	if err != nil {
@@ -198,7 +216,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 			Audiences:   ManagementAudiences,
 			Now:         cfg.Now,
 		},
-		Authorizer: &authz.Authorizer{Store: st},
+		Authorizer: r.Metrics.Authorizer("management", &authz.Authorizer{Store: st}),
 		Activity:   recorder,
 		Keys:       keyAdmin{km},
 		Nodes:      identityProvider,
@@ -227,6 +245,9 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	r.serve(mirpLn, identityProvider.Handler(), mirpTLS, "identity provider")
 	r.serve(r.vaultLn, vaults.Handler(), tlsCfg, "vault")
 	r.serve(r.blobLn, blobs.Handler(), tlsCfg, "blob")
+	if err := r.startOps(cfg, st, km); err != nil {
+		return nil, err
+	}
 	r.background(ctx, blobs.Run)
 	r.background(ctx, func(ctx context.Context) { vaults.Run(ctx, time.Hour) })
 	r.background(ctx, func(ctx context.Context) {
@@ -244,6 +265,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 			}
 			maps.Copy(env, agentEnv(r.Agent, filepath.Join(cfg.DataDir, "agent")))
 			env["SIGNET_VAULT_URL"] = r.DevVaultURL
+			env["SIGNET_BLOB_URL"] = r.DevBlobURL
 		}
 		r.EnvFile = filepath.Join(cfg.DataDir, "env")
 		if err := writeEnvFile(r.EnvFile, env); err != nil {
@@ -279,7 +301,7 @@ var ManagementAudiences = []string{"https://management.azure.com/", "https://man
 
 func (r *Running) serve(ln net.Listener, h http.Handler, tlsCfg *tls.Config, name string) {
 	srv := &http.Server{
-		Handler: h,
+		Handler: metrics.Middleware(r.listenerOptions(name), h),
 		// Each server gets its own copy: net/http's HTTP/2 setup writes to it.
 		TLSConfig:         tlsCfg.Clone(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -97,6 +97,14 @@ var rules = []struct {
 	{"internal/cli", "internal/store", "the CLI reaches the server over HTTPS only"},
 	{"internal/cli", "internal/server", "the CLI reaches the server over HTTPS only"},
 	{"internal/mirp", "internal/sts", "MIRP issues credentials; the STS judges them through the store"},
+	{"internal/secrets", "internal/sts", "relying parties verify tokens through jwt, never through the token service"},
+	{"internal/secrets", "internal/keys", "relying parties verify tokens through jwt, never by reaching into key custody"},
+	{"internal/secrets", "internal/arm", "the vault owns its type through the control plane's hooks, without importing it"},
+	{"internal/secrets", "internal/store/sqlstore", "the vault sees the store contract, not a backend"},
+	{"internal/blob/...", "internal/sts", "relying parties verify tokens through jwt, never through the token service"},
+	{"internal/blob/...", "internal/keys", "relying parties verify tokens through jwt, never by reaching into key custody"},
+	{"internal/blob/...", "internal/arm", "storage owns its type through the control plane's hooks, without importing it"},
+	{"internal/blob/...", "internal/store/sqlstore", "storage sees the store contract, not a backend"},
 }
 
 // allowOnly: these packages (or trees) may import only the listed module

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"image/jpeg"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -73,6 +75,29 @@ func TestDevRunsAnAgentForItsHost(t *testing.T) {
 	}
 	if got := s.readSecretAsIdentity(t, vars["SIGNET_VAULT_URL"], "greeting"); got != "hello from signet" {
 		t.Errorf("dev vault secret = %q", got)
+	}
+
+	// ... and downloads the dev storage account's images/sample.jpg, but
+	// may not upload (Storage Blob Data Reader).
+	if vars["SIGNET_BLOB_URL"] == "" {
+		t.Fatal("SIGNET_BLOB_URL missing from the env file")
+	}
+	mi2, err := azidentity.NewManagedIdentityCredential(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := s.blobClient(t, vars["SIGNET_BLOB_URL"], mi2)
+	dl, err := bc.DownloadStream(ctxT(t), "images", "sample.jpg", nil)
+	if err != nil {
+		t.Fatalf("downloading images/sample.jpg as the host: %v", err)
+	}
+	img, err := jpeg.Decode(dl.Body)
+	dl.Body.Close()
+	if err != nil || img.Bounds().Dx() == 0 {
+		t.Errorf("images/sample.jpg is not a JPEG image: %v", err)
+	}
+	if _, err := bc.UploadBuffer(ctxT(t), "images", "mine.txt", []byte("no"), nil); respCode(err) != http.StatusForbidden {
+		t.Errorf("upload as a Storage Blob Data Reader: %v, want 403", err)
 	}
 
 	// `signet token get --identity`, like `az account get-access-token`
