@@ -45,6 +45,7 @@ func main() {
 	threads := flag.Int("t", 2, "wrk threads")
 	many := flag.Int("assignments", 100_000, "role assignments for the large-store measurement")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first Signet run to this file")
+	flag.StringVar(&cpuProfileMany, "cpuprofile-many", "", "write a CPU profile of the server during the run with many assignments to this file")
 	flag.Parse()
 	if err := run(*dur, *conns, *threads, *many); err != nil {
 		fmt.Fprintln(os.Stderr, "keyvault bench:", err)
@@ -66,6 +67,7 @@ func run(dur time.Duration, conns, threads, many int) error {
 	defer os.RemoveAll(dir)
 	r, err := server.Start(ctx, server.Config{
 		Dev: true, DataDir: dir, STSAddr: "127.0.0.1:0", ARMAddr: "127.0.0.1:0", MIRPAddr: "127.0.0.1:0", VaultAddr: "127.0.0.1:0",
+		BlobAddr: "127.0.0.1:0", OpsAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -127,7 +129,7 @@ func run(dur time.Duration, conns, threads, many int) error {
 	if err != nil {
 		return err
 	}
-	stopProfile, err := startProfile()
+	stopProfile, err := startProfile(cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,12 @@ func run(dur time.Duration, conns, threads, many int) error {
 	if err := addAssignments(ctx, r.Store, r.Dev.SubscriptionID, vaultID, many); err != nil {
 		return err
 	}
+	stopProfile, err = startProfile(cpuProfileMany)
+	if err != nil {
+		return err
+	}
 	lots, err := wrk(getURL)
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -236,13 +243,13 @@ func addAssignments(ctx context.Context, st store.Store, sub, vaultID string, n 
 	return nil
 }
 
-var cpuProfile string
+var cpuProfile, cpuProfileMany string
 
-func startProfile() (func(), error) {
-	if cpuProfile == "" {
+func startProfile(path string) (func(), error) {
+	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(cpuProfile)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}

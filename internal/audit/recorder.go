@@ -27,9 +27,10 @@ const (
 	writeTimeout = 30 * time.Second
 )
 
-// request is one record waiting to be committed. Exactly one of signIn,
-// activity and access is set. done has room for one result so the writer never blocks
-// on a caller that stopped waiting.
+// request is one record waiting to be committed. At most one of signIn,
+// activity and access is set (none: a Flush marker). done has room for one result so the writer never blocks
+// on a caller that stopped waiting; it is nil for a record nobody waits on
+// (AccessAsync).
 type request struct {
 	signIn   *store.SignIn
 	activity *store.Activity
@@ -114,6 +115,36 @@ func (r *Recorder) Access(ctx context.Context, rec store.Access) error {
 		rec.Time = r.now().UTC()
 	}
 	return r.submit(ctx, &request{access: &rec, done: make(chan error, 1)})
+}
+
+// AccessAsync queues a data-access record for the same group-commit writer
+// and returns without waiting for its commit, so a read's response does not
+// wait on a write transaction. It never drops a record: when the queue is
+// full it blocks until the writer makes room (backpressure on the callers
+// that outrun the commits). Close commits every queued record. What it
+// gives up is the acknowledgement: a crash in the milliseconds before the
+// batch commits loses the record, and a commit that fails is logged, not
+// reported to the caller. It returns ErrClosed after Close.
+func (r *Recorder) AccessAsync(rec store.Access) error {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.now().UTC()
+	}
+	// No done channel: nobody waits. Background, so a caller that goes
+	// away still gets its record queued.
+	return r.enqueue(context.Background(), &request{access: &rec})
+}
+
+// Flush returns once every record queued before it (AccessAsync's
+// included) has been through its commit, for callers that must read their
+// own log (tests). A failed commit is logged, as for AccessAsync; Flush
+// reports only its own.
+func (r *Recorder) Flush(ctx context.Context) error {
+	// A request with no record: batches commit in queue order, so its
+	// reply comes after every record queued ahead of it.
+	return r.submit(ctx, &request{done: make(chan error, 1)})
 }
 
 func (r *Recorder) submit(ctx context.Context, req *request) error {
@@ -207,7 +238,7 @@ func (r *Recorder) commit(batch []*request) {
 			if err != nil {
 				r.logger.Error("audit record not committed", slog.String("cause", err.Error()))
 			}
-			req.done <- err
+			req.reply(err)
 		}
 		return
 	}
@@ -215,6 +246,13 @@ func (r *Recorder) commit(batch []*request) {
 		r.logger.Error("audit record not committed", slog.String("cause", err.Error()))
 	}
 	for _, req := range batch {
+		req.reply(err)
+	}
+}
+
+// reply hands the commit's result to the waiter, if there is one.
+func (req *request) reply(err error) {
+	if req.done != nil {
 		req.done <- err
 	}
 }
@@ -229,7 +267,7 @@ func (r *Recorder) write(batch []*request) error {
 			signIns = append(signIns, *req.signIn)
 		case req.activity != nil:
 			activity = append(activity, *req.activity)
-		default:
+		case req.access != nil:
 			access = append(access, *req.access)
 		}
 	}

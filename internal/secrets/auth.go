@@ -9,8 +9,6 @@ import (
 
 	"github.com/signet-platform/signet/internal/authz"
 	"github.com/signet-platform/signet/internal/jwt"
-	"github.com/signet-platform/signet/internal/resourceid"
-	"github.com/signet-platform/signet/internal/store"
 )
 
 // verifyToken checks the bearer token as Key Vault does (section 8.1); it
@@ -123,16 +121,21 @@ func numeric(s string) bool {
 }
 
 // authorize decides the route's data action at the secret's scope or the
-// vault's, from the caller's assignments in this transaction's snapshot
-// (read afresh on every request, so a removed assignment takes effect at
-// once on every replica); a denial is Key Vault's 403 ForbiddenByRbac.
-func (s *Server) authorize(req *request, tx store.Tx) error {
+// vault's, on every request; a denial is Key Vault's 403 ForbiddenByRbac.
+// How fresh the caller's assignments are is the Authorizer's contract: the
+// uncached one reads them afresh, the caching one sees a change through
+// this replica at once and through another within its poll interval.
+func (s *Server) authorize(req *request) error {
 	scope := req.vault.ResourceID
 	if req.route.op.perSecret {
 		scope += "/secrets/" + req.route.name
 	}
 	action := req.route.op.action
-	d, err := decide(tx, authz.Request{PrincipalID: req.claims.ObjectID, Action: action, DataAction: true, Scope: scope})
+	az := s.Authorizer
+	if az == nil {
+		az = &authz.Authorizer{Store: s.Store}
+	}
+	d, err := az.Decide(req.Context(), authz.Request{PrincipalID: req.claims.ObjectID, Action: action, DataAction: true, Scope: scope})
 	if err != nil {
 		return internalError(fmt.Errorf("authorize %s at %s: %w", action, scope, err))
 	}
@@ -147,51 +150,4 @@ func (s *Server) authorize(req *request, tx store.Tx) error {
 		msg += fmt.Sprintf("\r\nLeast-privileged built-in role that allows it: '%s' (%s).", role.RoleName, role.ID)
 	}
 	return &kvError{status: http.StatusForbidden, code: codeForbidden, inner: innerForbiddenByRbac, message: msg}
-}
-
-// builtInRoles indexes authz.BuiltInRoles by lower-case GUID.
-var builtInRoles = func() map[string]store.RoleDefinition {
-	m := make(map[string]store.RoleDefinition, len(authz.BuiltInRoles))
-	for _, r := range authz.BuiltInRoles {
-		m[strings.ToLower(r.ID)] = r
-	}
-	return m
-}()
-
-// decide is authz.Authorizer.Decide over a transaction the caller already
-// holds: the caller's assignments that apply at the scope, the roles they
-// name (built-ins from authz's data, custom ones from the store), then
-// authz.Evaluate.
-func decide(tx store.Tx, req authz.Request) (authz.Decision, error) {
-	if _, err := resourceid.ParseScope(req.Scope); err != nil || req.PrincipalID == "" {
-		return authz.Decision{Request: req}, nil
-	}
-	assignments, err := tx.ListRoleAssignments(store.RoleAssignmentFilter{PrincipalID: req.PrincipalID, AboveScope: req.Scope})
-	if err != nil {
-		return authz.Decision{}, fmt.Errorf("list role assignments: %w", err)
-	}
-	roles := make(map[string]store.RoleDefinition)
-	for _, a := range assignments {
-		id := a.RoleDefinitionID
-		if i := strings.LastIndexByte(id, '/'); i >= 0 {
-			id = id[i+1:]
-		}
-		id = strings.ToLower(id)
-		if _, done := roles[id]; done {
-			continue
-		}
-		if r, ok := builtInRoles[id]; ok {
-			roles[id] = r
-			continue
-		}
-		r, err := tx.GetRoleDefinition(id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // a dangling assignment grants nothing
-		}
-		if err != nil {
-			return authz.Decision{}, fmt.Errorf("get role definition %s: %w", id, err)
-		}
-		roles[id] = r
-	}
-	return authz.Evaluate(req, assignments, roles), nil
 }

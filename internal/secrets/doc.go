@@ -24,7 +24,34 @@
 // (…/vaults/{vault}/secrets/{name}), else 403 ForbiddenByRbac naming the
 // least-privileged built-in role that would allow it; then the operation
 // runs; and the access is recorded (caller, vault, secret, version, action,
-// result, caller address, the token's uti) before the response is written.
+// result, caller address, the token's uti).
+//
+// Caches and propagation. The vault record, the caller's role assignments
+// (authz.CachingAuthorizer) and GET's secret version (sealed; every GET
+// decrypts its own copy, no plaintext is kept) are cached per replica and
+// validated on every request against the store's generations: counters the
+// store moves in the same transaction as any change to RBAC or to vaults
+// and secrets. A change made through this replica takes effect on its very
+// next request; one made through another replica within the generation
+// poll interval (250 ms by default). Azure documents that role assignment
+// changes can take minutes to propagate; this is the same contract with a
+// much shorter bound. If the generations cannot be read, the caches are
+// bypassed. Every check still runs on every request: token signature,
+// issuer, audience and lifetime (the verifier caches only verified tokens
+// until they expire), the tenant, RBAC, and the version's enabled, nbf and
+// exp.
+//
+// When the access record is durable. A write's record (set, update,
+// delete, recover, purge, restore) is committed before the response, as
+// the write is. A read's record (get, list, list versions, get deleted,
+// backup), and that of a request refused before its operation ran, is
+// queued for the audit recorder's next group commit and the response goes
+// out without waiting for it: waiting made the log's write transaction
+// most of a GET's cost. Nothing is dropped (a full queue blocks the request
+// until there is room, and shutdown commits the queue), but a crash can
+// lose the last few milliseconds of read records, never a write's. A read
+// is refused (500) if the record cannot even be queued (the recorder is
+// closed), so no secret leaves unrecorded by design.
 //
 // Encryption at rest: each vault has its own AES-256 data key, sealed under
 // the master key with the vault's name bound in; each secret value is

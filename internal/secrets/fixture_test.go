@@ -51,11 +51,13 @@ var (
 type fixture struct {
 	t      testing.TB
 	st     store.Store
+	path   string // the SQLite file, for a second store (another replica)
 	srv    *Server
 	ts     *httptest.Server
 	port   string
 	master *seal.Key
 	rec    *audit.Recorder
+	gens   *store.GenerationWatcher
 	now    time.Time
 	nowMu  sync.Mutex
 }
@@ -63,7 +65,8 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "signet.db"))
+	path := filepath.Join(t.TempDir(), "signet.db")
+	st, err := sqlstore.Open(ctx, "sqlite:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +87,19 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, st: st, master: master, now: time.Now()}
+	f := &fixture{t: t, st: st, path: path, master: master, now: time.Now()}
 	f.rec = audit.NewRecorder(st, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { f.rec.Close() })
+
+	// The caches as the composition root wires them, so every test below
+	// also checks that a write through this process is seen at once. The
+	// watcher hears this store's commits; tests poll it by hand (what its
+	// ticker does every 250 ms) where another replica's change matters.
+	f.gens = &store.GenerationWatcher{Store: st, MaxStale: time.Hour}
+	t.Cleanup(st.NotifyGenerations(f.gens.Advance))
+	if err := f.gens.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	f.ts = httptest.NewUnstartedServer(nil)
 	_, f.port, _ = net.SplitHostPort(f.ts.Listener.Addr().String())
@@ -99,13 +112,15 @@ func newFixture(t testing.TB) *fixture {
 			Audiences:   Audiences(testSuffix, f.port),
 			Now:         f.clock,
 		}},
-		Recorder:   f.rec,
-		Master:     master,
-		DNSSuffix:  testSuffix,
-		PublicPort: f.port,
-		LoginURL:   testLogin,
-		Now:        f.clock,
-		Logger:     slog.New(slog.DiscardHandler),
+		Recorder:    f.rec,
+		Authorizer:  &authz.CachingAuthorizer{Store: st, Generations: f.gens},
+		Generations: f.gens,
+		Master:      master,
+		DNSSuffix:   testSuffix,
+		PublicPort:  f.port,
+		LoginURL:    testLogin,
+		Now:         f.clock,
+		Logger:      slog.New(slog.DiscardHandler),
 	}
 	cert, _ := servingTLS()
 	f.ts.Config.Handler = f.srv.Handler()
@@ -228,6 +243,9 @@ func (f *fixture) client(vault, oid string) *azsecrets.Client {
 // accessLog returns the access records, newest first.
 func (f *fixture) accessLog() []store.Access {
 	f.t.Helper()
+	if err := f.rec.Flush(f.t.Context()); err != nil { // reads' records are queued
+		f.t.Fatal(err)
+	}
 	var out []store.Access
 	err := f.st.Read(f.t.Context(), func(tx store.Tx) error {
 		var err error

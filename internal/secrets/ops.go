@@ -118,8 +118,8 @@ func (s *Server) readVersion(req *request, tx store.Tx) (store.Secret, store.Sec
 
 // getSecret returns a version with its value, refusing a disabled, expired
 // or not-yet-valid one as Key Vault does.
-func (s *Server) getSecret(req *request, tx store.Tx) (response, error) {
-	sec, v, err := s.readVersion(req, tx)
+func (s *Server) getSecret(req *request) (response, error) {
+	sec, v, err := s.liveVersion(req)
 	if err != nil {
 		return response{}, err
 	}

@@ -29,16 +29,17 @@ type operation struct {
 	// readOnly: changes nothing, so a failure to record the access fails
 	// the request rather than let it through unrecorded.
 	readOnly bool
-	// read runs inside the request's read transaction (operations that
-	// change nothing); handle runs after it, with a write transaction of
-	// its own.
+	// Exactly one is set. serve is a read that finds its records itself
+	// (through the read cache); read runs inside a read transaction of
+	// its own; handle is a write, with a write transaction of its own.
+	serve  func(*Server, *request) (response, error)
 	read   func(*Server, *request, store.Tx) (response, error)
 	handle func(*Server, *request) (response, error)
 }
 
 var (
 	opSet         = &operation{name: "SecretSet", action: actionSet, perSecret: true, handle: (*Server).setSecret}
-	opGet         = &operation{name: "SecretGet", action: actionGet, perSecret: true, readOnly: true, read: (*Server).getSecret}
+	opGet         = &operation{name: "SecretGet", action: actionGet, perSecret: true, readOnly: true, serve: (*Server).getSecret}
 	opUpdate      = &operation{name: "SecretUpdate", action: actionSet, perSecret: true, handle: (*Server).updateSecret}
 	opList        = &operation{name: "SecretList", action: actionMetadata, readOnly: true, read: (*Server).listSecrets}
 	opVersions    = &operation{name: "SecretListVersions", action: actionMetadata, perSecret: true, readOnly: true, read: (*Server).listVersions}

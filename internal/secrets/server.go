@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-platform/signet/internal/authz"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/store"
 )
@@ -21,8 +21,18 @@ type TokenVerifier interface {
 }
 
 // AccessRecorder commits data-access records; *audit.Recorder is one.
+// Access returns once the record is committed; AccessAsync queues it for
+// the same group commit and returns at once (it blocks only while the
+// queue is full, and never drops a record).
 type AccessRecorder interface {
 	Access(ctx context.Context, rec store.Access) error
+	AccessAsync(rec store.Access) error
+}
+
+// Authorizer decides RBAC requests; *authz.CachingAuthorizer and
+// *authz.Authorizer are two.
+type Authorizer interface {
+	Decide(ctx context.Context, req authz.Request) (authz.Decision, error)
 }
 
 // Server is the secrets data plane. Build it with a struct literal; it also
@@ -31,6 +41,14 @@ type Server struct {
 	Store    store.Store
 	Verifier TokenVerifier
 	Recorder AccessRecorder
+	// Authorizer decides the data actions; nil: an uncached
+	// authz.Authorizer over Store.
+	Authorizer Authorizer
+	// Generations, when set, lets the server keep vault records and
+	// (sealed) secret versions between requests, each valid while the
+	// secrets generation it was read under is current. Nil: every request
+	// reads the store.
+	Generations Generations
 	// Master wraps the vaults' data keys and seals backups (the master key).
 	Master Sealer
 	// DNSSuffix is the vaults' DNS suffix: vault kv1 is kv1.{DNSSuffix}.
@@ -45,7 +63,8 @@ type Server struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
-	keys dataKeys
+	keys  dataKeys
+	cache readCache
 }
 
 // Audiences are the token audiences a vault service at dnsSuffix (and the
@@ -95,6 +114,9 @@ type request struct {
 	route   route
 	access  store.Access
 	started time.Time
+	// wrote: a write operation ran (whether or not it succeeded), so its
+	// access record is committed before the response.
+	wrote bool
 }
 
 // response is what an operation answers: a status and a JSON body (nil for
@@ -116,7 +138,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		req.access.Status, req.access.Result = res.status, "success"
 	}
-	if rerr := s.Recorder.Access(r.Context(), req.access); rerr != nil && kerr == nil {
+	if rerr := s.record(req); rerr != nil && kerr == nil {
 		// Nothing that discloses a secret leaves unrecorded. A write has
 		// already happened and is reported as it is.
 		if req.route.readOnly {
@@ -132,9 +154,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, res)
 }
 
+// record writes the request's access record. A write's record is
+// committed before the response, as the write itself is; a request that
+// changed nothing (a read, or one refused before its operation ran) has its
+// record queued for the next group commit instead, so reads do not wait on
+// the log's write transaction. The trade-off is in the package doc.
+func (s *Server) record(req *request) error {
+	if req.wrote {
+		return s.Recorder.Access(req.Context(), req.access)
+	}
+	return s.Recorder.AccessAsync(req.access)
+}
+
 // dispatch runs the pipeline: vault, token, route, RBAC, operation. The
-// vault, the RBAC decision and (for reads) the operation come from one read
-// transaction, so a request sees one consistent snapshot and pays for one.
+// vault record, the RBAC decision and GET's secret version come from
+// caches validated against the store's generations (see Generations and
+// authz.CachingAuthorizer) or from the store; other reads run in one read
+// transaction of their own, writes in a write transaction.
 func (s *Server) dispatch(req *request) (response, error) {
 	name, base, path, err := s.resolveVault(req.Request)
 	if err != nil {
@@ -144,41 +180,41 @@ func (s *Server) dispatch(req *request) (response, error) {
 	req.access.Item = "vaults/" + name
 
 	claims, authErr := s.verifyToken(req)
-	var res response
-	err = s.Store.Read(req.Context(), func(tx store.Tx) error {
-		vault, err := tx.GetVault(name)
-		if errors.Is(err, store.ErrNotFound) {
-			return vaultNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		req.vault = vault
-		req.access.ResourceID, req.access.TenantID = vault.ResourceID, vault.TenantID
-		if err := s.admit(req, claims, authErr); err != nil {
-			return err
-		}
-		rt, err := parseRoute(req.Method, path)
-		if err != nil {
-			return err
-		}
-		req.route = rt
-		req.access.Action, req.access.Item = rt.op.action, rt.item()
-		if req.URL.Query().Get("api-version") == "" {
-			return badParameter("The api-version query parameter is missing.")
-		}
-		if err := s.authorize(req, tx); err != nil {
-			return err
-		}
-		if rt.op.read != nil {
+	vault, err := s.getVault(req.Context(), name)
+	if err != nil {
+		return response{}, err
+	}
+	req.vault = vault
+	req.access.ResourceID, req.access.TenantID = vault.ResourceID, vault.TenantID
+	if err := s.admit(req, claims, authErr); err != nil {
+		return response{}, err
+	}
+	rt, err := parseRoute(req.Method, path)
+	if err != nil {
+		return response{}, err
+	}
+	req.route = rt
+	req.access.Action, req.access.Item = rt.op.action, rt.item()
+	if req.URL.Query().Get("api-version") == "" {
+		return response{}, badParameter("The api-version query parameter is missing.")
+	}
+	if err := s.authorize(req); err != nil {
+		return response{}, err
+	}
+	switch {
+	case rt.op.serve != nil:
+		return rt.op.serve(s, req)
+	case rt.op.read != nil:
+		var res response
+		err := s.Store.Read(req.Context(), func(tx store.Tx) error {
+			var err error
 			res, err = rt.op.read(s, req, tx)
-		}
-		return err
-	})
-	if err != nil || req.route.op.read != nil {
+			return err
+		})
 		return res, storeError(err)
 	}
-	return req.route.op.handle(s, req)
+	req.wrote = true
+	return rt.op.handle(s, req)
 }
 
 // resolveVault finds the vault a request addresses: by host name

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 
 	"github.com/signet-platform/signet/internal/audit"
+	"github.com/signet-platform/signet/internal/authz"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
 	"github.com/signet-platform/signet/internal/seal"
@@ -33,8 +36,11 @@ func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec 
 		return nil
 	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	gens := r.watchGenerations(st, cfg.Logger.With("part", "keyvault"))
 	r.Vaults = &secrets.Server{
-		Store: st,
+		Store:       st,
+		Authorizer:  &authz.CachingAuthorizer{Store: st, Generations: gens},
+		Generations: gens,
 		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
 			Keys:        km,
 			ValidIssuer: issuerCheck(stsURLs),
@@ -50,6 +56,28 @@ func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec 
 		Logger:     cfg.Logger.With("part", "keyvault"),
 	}
 	return r.Vaults, nil
+}
+
+// watchGenerations polls the store's generations for the data plane's
+// caches until the server closes (and hears of this process's own writes
+// at once). The first poll failure is logged, not every tick's; the caches
+// stop being used once the last success is too old.
+func (r *Running) watchGenerations(st store.Store, log *slog.Logger) *store.GenerationWatcher {
+	w := &store.GenerationWatcher{Store: st}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	var failing bool
+	go func() {
+		defer close(stopped)
+		w.Run(ctx, func(err error) {
+			if !failing {
+				log.Warn("reading store generations; caches bypassed until it succeeds", "err", err)
+			}
+			failing = true
+		})
+	}()
+	r.closers = append(r.closers, func() error { cancel(); <-stopped; return nil })
+	return w
 }
 
 // VaultURL is the URL of the vault named name ({name}.{suffix}:{port}).

@@ -46,6 +46,22 @@ type GenerationNotifier interface {
 	NotifyGenerations(fn func(map[Generation]int64)) (cancel func())
 }
 
+// notifier finds the GenerationNotifier under s, through wrappers (a
+// metrics layer, say) that expose what they wrap with Unwrap.
+func notifier(s Store) (GenerationNotifier, bool) {
+	for s != nil {
+		if n, ok := s.(GenerationNotifier); ok {
+			return n, true
+		}
+		u, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			return nil, false
+		}
+		s = u.Unwrap()
+	}
+	return nil, false
+}
+
 // DefaultGenerationPoll is how often a GenerationWatcher reads the
 // generations: what another replica's change takes at most to reach this
 // one's caches.
@@ -154,12 +170,13 @@ func (w *GenerationWatcher) Poll(ctx context.Context) error {
 	}
 }
 
-// Run subscribes to the store's own commits, when it tells them, and polls
+// Run subscribes to the store's own commits, when it (or the store it
+// wraps, through Unwrap() Store) is a GenerationNotifier, and polls
 // every Interval until ctx ends. Poll errors leave the last values in place
 // until MaxStale runs out; onError, when set, hears of them.
 func (w *GenerationWatcher) Run(ctx context.Context, onError func(error)) {
 	w.init()
-	if n, ok := w.Store.(GenerationNotifier); ok {
+	if n, ok := notifier(w.Store); ok {
 		// Subscribed before the first poll: a commit is either seen by
 		// that poll or notified.
 		cancel := n.NotifyGenerations(w.Advance)

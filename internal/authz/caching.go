@@ -1,0 +1,199 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/signet-platform/signet/internal/resourceid"
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// GenerationSource tells a domain's current change counter, and false when
+// it cannot be trusted; *store.GenerationWatcher is one.
+type GenerationSource interface {
+	Current(store.Generation) (int64, bool)
+}
+
+// defaultMaxPrincipals bounds a CachingAuthorizer's cache; past it the
+// cache starts over.
+const defaultMaxPrincipals = 10000
+
+// CachingAuthorizer answers exactly as Authorizer does, from a per-replica
+// cache of each principal's role assignments (all of them, so one entry
+// serves every scope) and the role definitions they name. Every entry is
+// tagged with the RBAC generation read before it was loaded and is used
+// only while that generation is current: a change made through this
+// process invalidates it at once (the store announces its own commits to
+// the watcher before Write returns); one made through another replica
+// within the watcher's poll interval (250 ms by default). Azure documents
+// that role assignment changes can take minutes to propagate; this is the
+// same contract with a much shorter bound. When the generation cannot be
+// trusted (the store stopped answering polls), every decision reads the
+// store, as Authorizer does.
+type CachingAuthorizer struct {
+	Store       store.Store
+	Generations GenerationSource
+	// MaxPrincipals bounds the cache (10000 when zero).
+	MaxPrincipals int
+
+	mu      sync.RWMutex
+	gen     int64
+	entries map[string]*grants // by lower-case principal id
+}
+
+// grants is what one principal holds, compiled for the hot path: the
+// assignments that can grant anything (scope parses, role known, scope
+// within the role's assignable scopes), in the store's order (by id), each
+// with its scope split into segments and its role resolved. decide over
+// them is Evaluate over the raw records (TestCachingDecide holds the two
+// to the same answers).
+type grants struct {
+	usable []grant
+}
+
+type grant struct {
+	assignment store.RoleAssignment
+	segments   []string // resourceid.Scope segments, nil for the root
+	role       store.RoleDefinition
+}
+
+func compile(assignments []store.RoleAssignment, roles map[string]store.RoleDefinition) *grants {
+	g := &grants{}
+	for _, a := range assignments {
+		scope, err := resourceid.ParseScope(a.Scope)
+		if err != nil {
+			continue
+		}
+		role, ok := roles[normalizeRoleID(a.RoleDefinitionID)]
+		if !ok || !assignable(role, scope) {
+			continue
+		}
+		g.usable = append(g.usable, grant{assignment: a, segments: scopeSegments(scope), role: role})
+	}
+	return g
+}
+
+// scopeSegments splits a scope as resourceid.Scope.Contains does.
+func scopeSegments(s resourceid.Scope) []string {
+	if s.Level == resourceid.LevelRoot {
+		return nil
+	}
+	return strings.Split(s.String()[1:], "/")
+}
+
+// decide is Evaluate for one principal's compiled grants; target is the
+// request's scope split by scopeSegments.
+func (g *grants) decide(req Request, target []string) Decision {
+	d := Decision{Request: req}
+	for _, gr := range g.usable {
+		if !contains(gr.segments, target) || !RoleAllows(gr.role, req.Action, req.DataAction) {
+			continue
+		}
+		d.Allowed = true
+		d.AssignmentID, d.RoleName, d.RoleDefinitionID = gr.assignment.ID, gr.role.RoleName, gr.role.ID
+		return d
+	}
+	return d
+}
+
+// contains is resourceid.Scope.Contains over split scopes.
+func contains(scope, target []string) bool {
+	if len(scope) > len(target) {
+		return false
+	}
+	for i := range scope {
+		if !strings.EqualFold(scope[i], target[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Decide is Authorizer.Decide, from the cache when it is current.
+func (c *CachingAuthorizer) Decide(ctx context.Context, req Request) (Decision, error) {
+	denied := Decision{Request: req}
+	if req.PrincipalID == "" || req.Action == "" {
+		return denied, nil
+	}
+	target, err := resourceid.ParseScope(req.Scope)
+	if err != nil {
+		return denied, nil
+	}
+	gen, ok := c.Generations.Current(store.GenRBAC)
+	if !ok {
+		return (&Authorizer{Store: c.Store}).Decide(ctx, req)
+	}
+	key := strings.ToLower(req.PrincipalID)
+	c.mu.RLock()
+	g := c.entries[key]
+	if c.gen != gen {
+		g = nil
+	}
+	c.mu.RUnlock()
+	if g == nil {
+		if g, err = c.load(ctx, req.PrincipalID); err != nil {
+			return denied, fmt.Errorf("authz: deciding %s at %s: %w", req.Action, req.Scope, err)
+		}
+		c.put(gen, key, g)
+	}
+	return g.decide(req, scopeSegments(target)), nil
+}
+
+// load reads every assignment of a principal and the roles they name, in
+// one snapshot.
+func (c *CachingAuthorizer) load(ctx context.Context, principalID string) (*grants, error) {
+	var assignments []store.RoleAssignment
+	roles := make(map[string]store.RoleDefinition)
+	err := c.Store.Read(ctx, func(tx store.Tx) error {
+		var err error
+		assignments, err = tx.ListRoleAssignments(store.RoleAssignmentFilter{PrincipalID: principalID})
+		if err != nil {
+			return fmt.Errorf("list role assignments: %w", err)
+		}
+		for _, as := range assignments {
+			id := normalizeRoleID(as.RoleDefinitionID)
+			if _, done := roles[id]; done {
+				continue
+			}
+			if r, ok := builtInByID[id]; ok {
+				roles[id] = r
+				continue
+			}
+			r, err := tx.GetRoleDefinition(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // a dangling assignment grants nothing
+			}
+			if err != nil {
+				return fmt.Errorf("get role definition %s: %w", id, err)
+			}
+			roles[id] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return compile(assignments, roles), nil
+}
+
+// put keeps g, read under generation gen, unless the cache has already
+// moved past gen (then g may be out of date and is used for this decision
+// only).
+func (c *CachingAuthorizer) put(gen int64, key string, g *grants) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	max := c.MaxPrincipals
+	if max <= 0 {
+		max = defaultMaxPrincipals
+	}
+	switch {
+	case gen < c.gen:
+		return
+	case gen > c.gen || c.entries == nil || len(c.entries) >= max:
+		c.gen, c.entries = gen, make(map[string]*grants)
+	}
+	c.entries[key] = g
+}
