@@ -1,8 +1,10 @@
 // Command blob measures Signet's Blob data plane with the official azblob
 // client, side by side in the same run with Azurite 3.37 (installed with
-// npm into a temporary directory, shared-key auth over HTTP) and with a
-// minimal Go HTTPS server that streams the same bytes to and from a file
-// (the TLS ceiling of this machine):
+// npm into a temporary directory, shared-key auth, over HTTPS with a
+// self-signed certificate made for the run) and with a minimal Go HTTPS
+// server that streams the same bytes to and from a file (the TLS ceiling
+// of this machine). All three are HTTPS, so the ratios compare like with
+// like; each target's name says its transport:
 //
 //   - 64 MiB upload (one Put Blob) and download (one GET), MB/s, best of
 //     -rounds; targets: Signet >= 3x Azurite and >= 0.5x the ceiling;
@@ -12,6 +14,7 @@
 //
 //     go run ./bench/blob
 //     go run ./bench/blob -azurite=false   # without node/npm
+//     go run ./bench/blob -inline=false    # every Signet blob in a content file
 package main
 
 import (
@@ -52,6 +55,8 @@ func main() {
 	small := flag.Int("small", 1000, "4 KiB blobs to upload, then download")
 	workers := flag.Int("workers", 16, "concurrent workers for the small blobs")
 	useAzurite := flag.Bool("azurite", true, "install and measure Azurite 3.37 (needs node and npm)")
+	inline := flag.Bool("inline", true, "keep Signet's small blobs in their records (false: every blob in a content file, as before)")
+	azuriteHTTP := flag.Bool("azurite-http", false, "serve Azurite over plain HTTP instead of HTTPS (the old, unlike comparison)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (client and Signet) here")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -65,7 +70,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rounds, *small, *workers, *useAzurite); err != nil {
+	if err := run(*rounds, *small, *workers, *useAzurite, *azuriteHTTP, *inline); err != nil {
 		fmt.Fprintln(os.Stderr, "blob bench:", err)
 		os.Exit(1)
 	}
@@ -82,7 +87,7 @@ type results struct {
 	smallUp, smallDown float64 // ops/s
 }
 
-func run(rounds, small, workers int, useAzurite bool) error {
+func run(rounds, small, workers int, useAzurite, azuriteHTTP, inline bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "signet-blob-bench-")
 	if err != nil {
@@ -90,7 +95,7 @@ func run(rounds, small, workers int, useAzurite bool) error {
 	}
 	defer os.RemoveAll(dir)
 
-	signetClient, caPool, tlsDir, stop, err := startSignet(ctx, filepath.Join(dir, "signet"))
+	signetClient, caPool, tlsDir, stop, err := startSignet(ctx, filepath.Join(dir, "signet"), inline)
 	if err != nil {
 		return err
 	}
@@ -104,23 +109,27 @@ func run(rounds, small, workers int, useAzurite bool) error {
 	defer stopCeiling()
 
 	if useAzurite {
-		az, stopAz, err := startAzurite(ctx, filepath.Join(dir, "azurite"))
+		az, stopAz, err := startAzurite(ctx, filepath.Join(dir, "azurite"), azuriteHTTP)
 		if err != nil {
 			return err
 		}
 		defer stopAz()
-		targets = append(targets, target{name: "Azurite 3.37 (HTTP, shared key)", client: az})
+		name := "Azurite 3.37 (HTTPS, shared key)"
+		if azuriteHTTP {
+			name = "Azurite 3.37 (plain HTTP!, shared key)"
+		}
+		targets = append(targets, target{name: name, client: az})
 	}
 
 	payload := make([]byte, bigSize)
 	for i := range payload {
 		payload[i] = byte(i*131 + i>>9)
 	}
-	fmt.Printf("cores: %d, GOMAXPROCS %d; 64 MiB transfers: best of %d; small: %d x 4 KiB, %d workers\n\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), rounds, small, workers)
+	fmt.Printf("cores: %d, GOMAXPROCS %d; 64 MiB transfers: best of %d; small: %d x 4 KiB, %d workers; Signet inline blobs: %v\n\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), rounds, small, workers, inline)
 
 	res := map[string]*results{}
-	all := append([]target{{name: "minimal Go HTTPS server (ceiling)", client: ceiling}}, targets...)
+	all := append([]target{{name: "minimal Go server (HTTPS, ceiling)", client: ceiling}}, targets...)
 	for _, t := range all {
 		res[t.name] = &results{}
 	}
@@ -237,12 +246,15 @@ func smallOps(ctx context.Context, c *azblob.Client, n, w int) (up, down float64
 
 // startSignet runs Signet in process with one storage account whose data
 // the dev admin owns, and returns an azblob client for it.
-func startSignet(ctx context.Context, dir string) (*azblob.Client, *x509.CertPool, string, func(), error) {
+func startSignet(ctx context.Context, dir string, inline bool) (*azblob.Client, *x509.CertPool, string, func(), error) {
 	cfg := server.Config{Dev: true, DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.FreePorts()
 	r, err := server.Start(ctx, cfg)
 	if err != nil {
 		return nil, nil, "", nil, err
+	}
+	if !inline {
+		r.Blob.InlineMax = -1 // set before the bench's first request
 	}
 	const name = "benchstore"
 	res := store.Resource{ID: "/subscriptions/" + r.Dev.SubscriptionID + "/resourceGroups/" + r.Dev.ResourceGroup +

@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -89,9 +95,11 @@ const (
 )
 
 // startAzurite installs azurite@3.37.x with npm into dir (never into the
-// repository), runs its blob service over HTTP on a free port, and
-// returns a shared-key azblob client for it.
-func startAzurite(ctx context.Context, dir string) (*azblob.Client, func(), error) {
+// repository), runs its blob service on a free port — over HTTPS with a
+// self-signed certificate for 127.0.0.1 made in dir, unless plainHTTP —
+// and returns a shared-key azblob client for it that trusts only that
+// certificate.
+func startAzurite(ctx context.Context, dir string, plainHTTP bool) (*azblob.Client, func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -108,8 +116,21 @@ func startAzurite(ctx context.Context, dir string) (*azblob.Client, func(), erro
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	cmd := exec.Command(filepath.Join(dir, "node_modules", ".bin", "azurite-blob"), "--blobHost", "127.0.0.1",
-		"--blobPort", port, "--location", filepath.Join(dir, "data"), "--silent", "--skipApiVersionCheck", "--loose")
+	args := []string{"--blobHost", "127.0.0.1", "--blobPort", port, "--location", filepath.Join(dir, "data"),
+		"--silent", "--skipApiVersionCheck", "--loose"}
+	scheme, tr := "https", http.DefaultTransport.(*http.Transport).Clone()
+	if plainHTTP {
+		scheme = "http"
+	} else {
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		pool, err := selfSignedCert(certFile, keyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, "--cert", certFile, "--key", keyFile)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	cmd := exec.Command(filepath.Join(dir, "node_modules", ".bin", "azurite-blob"), args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
@@ -133,9 +154,8 @@ func startAzurite(ctx context.Context, dir string) (*azblob.Client, func(), erro
 		stop()
 		return nil, nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	c, err := azblob.NewClientWithSharedKeyCredential("http://127.0.0.1:"+port+"/"+azuriteAccount+"/", cred,
+	c, err := azblob.NewClientWithSharedKeyCredential(scheme+"://127.0.0.1:"+port+"/"+azuriteAccount+"/", cred,
 		&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Transport: &http.Client{Transport: tr}}})
 	if err != nil {
 		stop()
@@ -146,4 +166,45 @@ func startAzurite(ctx context.Context, dir string) (*azblob.Client, func(), erro
 		return nil, nil, err
 	}
 	return c, stop, nil
+}
+
+// selfSignedCert writes a P-256 certificate for 127.0.0.1 (its own CA,
+// valid for a day) and its key as PEM, and returns a pool trusting it.
+func selfSignedCert(certFile, keyFile string) (*x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/signet-platform/signet/internal/agent"
 	"github.com/signet-platform/signet/internal/agent/host"
+	"github.com/signet-platform/signet/internal/metrics"
 )
 
 // joinTokenVar passes the join token without putting it on the command
@@ -37,6 +38,7 @@ func runAgent(ctx context.Context, args []string) int {
 	fs.StringVar(&cfg.IMDSAddr, "imds-addr", host.DefaultIMDSAddr, "IMDS listen address (empty disables)")
 	fs.StringVar(&cfg.AppServiceAddr, "appservice-addr", host.DefaultAppServiceAddr, "App Service endpoint listen address (empty disables)")
 	fs.StringVar(&cfg.ArcAddr, "arc-addr", host.DefaultArcAddr, "Arc endpoint listen address (empty disables)")
+	fs.StringVar(&cfg.OpsAddr, "ops-addr", host.DefaultOpsAddr, "operations endpoint (/healthz, /readyz, /metrics) listen address, plain HTTP (empty disables)")
 	fs.StringVar(&cfg.ArcKeyDir, "arc-key-dir", agent.ArcDefaultKeyDir, "directory for Arc challenge key files")
 	networks := fs.String("allow-networks", "", "source networks admitted besides loopback, comma-separated CIDRs (e.g. a container bridge)")
 	fs.BoolVar(&cfg.AzureRateLimits, "azure-rate-limits", false, "apply Azure's limits: 20 requests/s and 5 concurrent")
@@ -77,6 +79,10 @@ func runAgent(ctx context.Context, args []string) int {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 
+	m := metrics.New()
+	cfg.Metrics = m.AgentHandler
+	cfg.Middleware = m.AgentMiddleware(cfg.Logger)
+
 	a, err := host.Start(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "signet agent: %v\n", err)
@@ -88,6 +94,7 @@ func runAgent(ctx context.Context, args []string) int {
 		{"IMDS:        ", a.IMDSURL()},
 		{"App Service: ", a.AppServiceURL()},
 		{"Arc:         ", a.ArcURL()},
+		{"Operations:  ", a.OpsURL()},
 	} {
 		if ep.url != "" {
 			fmt.Fprintf(os.Stdout, "  %s %s\n", ep.name, ep.url)

@@ -37,6 +37,7 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fs.StringVar(&cfg.MIRPAddr, "mirp-addr", "127.0.0.1:8445", "listen address of the identity resource provider (host agents, mTLS)")
 	fs.StringVar(&cfg.VaultAddr, "vault-addr", "127.0.0.1:8446", "listen address of the Key Vault-compatible secrets data plane")
 	fs.StringVar(&cfg.BlobAddr, "blob-addr", "127.0.0.1:8447", "listen address of the Blob data plane")
+	fs.StringVar(&cfg.OpsAddr, "ops-addr", "127.0.0.1:8450", "listen address of the operations endpoint (/metrics, /healthz, /readyz), plain HTTP: keep it internal (empty disables)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", "", "serving certificate (PEM); dev mode makes its own")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", "", "serving key (PEM)")
 	hosts := fs.String("public-hosts", "127.0.0.1,localhost", "comma-separated host names clients use; the first is canonical")
@@ -78,6 +79,9 @@ func runServer(ctx context.Context, mode string, args []string) int {
 	fmt.Fprintf(os.Stdout, "  login (token service):     %s\n", r.STSURL)
 	fmt.Fprintf(os.Stdout, "  management (control plane): %s\n", r.ARMURL)
 	fmt.Fprintf(os.Stdout, "  identity provider (agents): %s\n", r.MIRPURL)
+	if r.OpsURL != "" {
+		fmt.Fprintf(os.Stdout, "  operations (metrics, health): %s\n", r.OpsURL)
+	}
 	if r.Dev != nil {
 		fmt.Fprintf(os.Stdout, "  tenant:       %s\n", r.Dev.TenantID)
 		fmt.Fprintf(os.Stdout, "  subscription: %s\n", r.Dev.SubscriptionID)

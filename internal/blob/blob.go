@@ -103,14 +103,28 @@ func (s *Server) putBlob(req *request) error {
 			return e
 		}
 	}
+	if n := req.r.ContentLength; n >= 0 && n <= s.inlineMax() {
+		sealed, sum, err := s.receiveInline(req)
+		if err != nil {
+			return err
+		}
+		if props.ContentMD5 != nil && string(props.ContentMD5) != string(sum) {
+			return errMD5Mismatch()
+		}
+		props.ContentMD5, props.Size, props.Metadata, props.Inline = sum, n, meta, sealed
+		b, err := s.commitBlob(req, props, cond, nil)
+		if err != nil {
+			return err
+		}
+		return putBlobCreated(req, b)
+	}
 	fileID, size, sum, err := s.receive(req, s.maxPutBlob(), true)
 	if err != nil {
 		return err
 	}
 	if props.ContentMD5 != nil && string(props.ContentMD5) != string(sum) {
 		s.removeFiles(req.account.ID, []string{fileID})
-		return errf(http.StatusBadRequest, "Md5Mismatch",
-			"The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
+		return errMD5Mismatch()
 	}
 	props.ContentMD5 = sum
 	props.Size, props.Metadata = size, meta
@@ -120,9 +134,13 @@ func (s *Server) putBlob(req *request) error {
 		s.removeFiles(req.account.ID, []string{fileID})
 		return err
 	}
+	return putBlobCreated(req, b)
+}
+
+func putBlobCreated(req *request, b store.Blob) error {
 	w := req.w.Header()
 	setValidators(w, b.ETag, b.LastModified)
-	w.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum))
+	w.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.ContentMD5))
 	w.Set("x-ms-request-server-encrypted", "true")
 	req.w.WriteHeader(http.StatusCreated)
 	return nil

@@ -235,7 +235,9 @@ func contentFiles(t *testing.T, f *fixture) []string {
 func TestSweepRemovesWhatNoRecordNames(t *testing.T) {
 	f := newFixture(t)
 	f.mustContainer("box")
-	f.put("/box/kept", "kept", nil)
+	kept := strings.Repeat("kept", DefaultInlineMax/4+1) // past the inline limit: a content file
+	f.put("/box/kept", kept, nil)
+	f.put("/box/small", "small", nil) // inline: no file for the sweep to keep
 	key, _ := f.s.accountKey(f.account)
 	w, _ := f.s.Content.Create(f.account.ID, key)
 	w.Write([]byte("orphan"))
@@ -246,8 +248,11 @@ func TestSweepRemovesWhatNoRecordNames(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("Sweep = %d, %v; want the orphan and the temporary file removed", n, err)
 	}
-	if got := readBlob(t, f, "/box/kept"); got != "kept" {
-		t.Errorf("kept blob reads %q", got)
+	if got := readBlob(t, f, "/box/kept"); got != kept {
+		t.Errorf("kept blob reads %d bytes, not the %d put", len(got), len(kept))
+	}
+	if got := readBlob(t, f, "/box/small"); got != "small" {
+		t.Errorf("inline blob reads %q after the sweep", got)
 	}
 	if got := len(contentFiles(t, f)); got != 1 {
 		t.Errorf("%d content files after the sweep, want 1", got)
@@ -259,6 +264,7 @@ func TestKnownPatternNeverOnDisk(t *testing.T) {
 	f.mustContainer("box")
 	pattern := strings.Repeat("SIGNET-PLAINTEXT-CANARY/", 4000)
 	f.put("/box/canary", pattern, map[string]string{"x-ms-meta-note": "x"})
+	f.put("/box/small-canary", pattern[:4096], nil) // inline, in the database files
 	f.put("/box/staged?comp=block&blockid="+blockID("b1"), pattern, nil)
 	if got := readBlob(t, f, "/box/canary"); got != pattern {
 		t.Fatal("canary does not read back")

@@ -34,6 +34,13 @@ type AccessRecorder interface {
 	Access(ctx context.Context, rec store.Access) error
 }
 
+// asyncAccessRecorder can also queue a record without waiting for its
+// commit (audit.Recorder.AccessAsync): it never drops one, but a crash in
+// the moment before the batch commits may lose it.
+type asyncAccessRecorder interface {
+	AccessAsync(rec store.Access) error
+}
+
 // Sealer seals and opens account content keys under the master key
 // (seal.Key).
 type Sealer interface {
@@ -45,6 +52,10 @@ type Sealer interface {
 const (
 	DefaultMaxBlockSize   = 4000 << 20
 	DefaultMaxPutBlobSize = 5000 << 20
+	// DefaultInlineMax keeps blobs up to 64 KiB in their records: one
+	// database commit makes them durable, where a file costs a create and
+	// two syncs; a row that size still reads in a few pages.
+	DefaultInlineMax = 64 << 10
 	// Audience is the resource blob tokens are issued for.
 	Audience = "https://storage.azure.com"
 )
@@ -66,8 +77,12 @@ type Server struct {
 	// body; zero means Azure's limits.
 	MaxBlockSize   int64
 	MaxPutBlobSize int64
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// InlineMax is the largest Put Blob body kept sealed in the blob's
+	// record instead of a content file (DefaultInlineMax when zero; a
+	// negative value keeps every blob in files). Blocks are always files.
+	InlineMax int64
+	Now       func() time.Time
+	Logger    *slog.Logger
 
 	keys    sync.Map      // account id → []byte content key
 	deleted chan struct{} // kicked when an account is deleted
@@ -100,6 +115,13 @@ func (s *Server) maxPutBlob() int64 {
 		return s.MaxPutBlobSize
 	}
 	return DefaultMaxPutBlobSize
+}
+
+func (s *Server) inlineMax() int64 {
+	if s.InlineMax == 0 {
+		return DefaultInlineMax
+	}
+	return s.InlineMax
 }
 
 // request is one operation in flight.
@@ -302,6 +324,14 @@ func (s *Server) record(req *request, err error) {
 		}
 	}
 	if s.Access == nil {
+		return
+	}
+	// A read changed nothing, so its response need not wait for its
+	// record's commit; a write is acknowledged only once its record is.
+	if async, ok := s.Access.(asyncAccessRecorder); ok && (req.r.Method == http.MethodGet || req.r.Method == http.MethodHead) {
+		if err := async.AccessAsync(rec); err != nil {
+			s.logger().Error("recording blob access", "request_id", req.id, "err", err)
+		}
 		return
 	}
 	// The request's context may be gone (client hung up); the record must

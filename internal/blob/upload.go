@@ -13,25 +13,40 @@ import (
 	"github.com/signet-platform/signet/internal/blob/content"
 )
 
+// bodyHeaders checks what every upload body needs before it is read:
+// Content-Length, the size limit and a well-formed Content-MD5 (returned,
+// nil when absent).
+func bodyHeaders(r *http.Request, limit int64) (expect []byte, err error) {
+	if r.ContentLength < 0 {
+		return nil, errf(http.StatusLengthRequired, "MissingContentLengthHeader",
+			"Content-Length HTTP header is missing.")
+	}
+	if r.ContentLength > limit {
+		return nil, errf(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
+			"The request body is too large and exceeds the maximum permissible limit.")
+	}
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		if expect, err = base64.StdEncoding.DecodeString(v); err != nil || len(expect) != md5.Size {
+			return nil, invalidHeader("Content-MD5")
+		}
+	}
+	return expect, nil
+}
+
+func errMD5Mismatch() *apiError {
+	return errf(http.StatusBadRequest, "Md5Mismatch",
+		"The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
+}
+
 // receive streams the request body into a new content file and commits
 // the file (synced, renamed), checking Content-Length, the size limit and
 // Content-MD5. The caller records the file in the store, or removes it.
 // wantMD5 asks for the body's MD5 even without a Content-MD5 header.
 func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string, size int64, sum []byte, err error) {
 	r := req.r
-	if r.ContentLength < 0 {
-		return "", 0, nil, errf(http.StatusLengthRequired, "MissingContentLengthHeader",
-			"Content-Length HTTP header is missing.")
-	}
-	if r.ContentLength > limit {
-		return "", 0, nil, errf(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
-			"The request body is too large and exceeds the maximum permissible limit.")
-	}
-	var expect []byte
-	if v := r.Header.Get("Content-MD5"); v != "" {
-		if expect, err = base64.StdEncoding.DecodeString(v); err != nil || len(expect) != md5.Size {
-			return "", 0, nil, invalidHeader("Content-MD5")
-		}
+	expect, err := bodyHeaders(r, limit)
+	if err != nil {
+		return "", 0, nil, err
 	}
 	key, err := s.accountKey(req.account)
 	if err != nil {
@@ -53,8 +68,7 @@ func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string
 			return "", 0, nil, internal(err)
 		}
 		// The client went away or sent less than it announced.
-		return "", 0, nil, errf(http.StatusBadRequest, "InvalidInput",
-			"One of the request inputs is not valid.").with(err)
+		return "", 0, nil, errShortBody(err)
 	}
 	if n != r.ContentLength {
 		return "", 0, nil, errf(http.StatusBadRequest, "InvalidInput",
@@ -64,14 +78,51 @@ func (s *Server) receive(req *request, limit int64, wantMD5 bool) (fileID string
 	if h != nil {
 		sum = h.Sum(nil)
 		if expect != nil && !bytes.Equal(sum, expect) {
-			return "", 0, nil, errf(http.StatusBadRequest, "Md5Mismatch",
-				"The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
+			return "", 0, nil, errMD5Mismatch()
 		}
 	}
 	if err := w.Commit(); err != nil {
 		return "", 0, nil, internal(err)
 	}
 	return w.ID(), n, sum, nil
+}
+
+func errShortBody(cause error) *apiError {
+	return errf(http.StatusBadRequest, "InvalidInput", "One of the request inputs is not valid.").with(cause)
+}
+
+// receiveInline reads a body of at most the inline limit into memory,
+// checks it as receive does, and seals it for the blob's record: the
+// metadata transaction that stores it makes it durable, so no file is
+// written or synced. The seal binds the account, container and blob name.
+func (s *Server) receiveInline(req *request) (sealed []byte, sum []byte, err error) {
+	r := req.r
+	expect, err := bodyHeaders(r, s.inlineMax())
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := s.accountKey(req.account)
+	if err != nil {
+		return nil, nil, internal(err)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, nil, errShortBody(err)
+	}
+	m := md5.Sum(body)
+	if expect != nil && !bytes.Equal(m[:], expect) {
+		return nil, nil, errMD5Mismatch()
+	}
+	sealed, err = content.SealInline(key, body, inlineIdentity(req.account.ID, req.container, req.blob)...)
+	if err != nil {
+		return nil, nil, internal(err)
+	}
+	return sealed, m[:], nil
+}
+
+// inlineIdentity is what a blob's inline content is bound to.
+func inlineIdentity(accountID, container, name string) []string {
+	return []string{accountID, container, name}
 }
 
 // deadlineReader keeps pushing the connection's read deadline out while

@@ -42,6 +42,12 @@ type Config struct {
 	BlobAddr         string
 	BlobDNSSuffix    string
 	BlobMaxBlockSize int64
+	// OpsAddr serves /metrics, /healthz and /readyz over plain HTTP, as
+	// Prometheus scrapes: bind it to loopback or an internal interface,
+	// never a public one. "" serves no operations endpoint (the metrics
+	// are still kept); `signet dev` and `signet server` default it to
+	// 127.0.0.1:8450, FreePorts to a free port.
+	OpsAddr string
 
 	// TLSCertFile and TLSKeyFile serve HTTPS in production. In dev mode a
 	// local CA under DataDir/tls issues the serving certificate.

@@ -6,7 +6,7 @@ package server
 func (c *Config) FreePorts() {
 	const any = "127.0.0.1:0"
 	c.STSAddr, c.ARMAddr, c.MIRPAddr = any, any, any
-	c.VaultAddr, c.BlobAddr = any, any
+	c.VaultAddr, c.BlobAddr, c.OpsAddr = any, any, any
 	if c.DevAgent != nil {
 		c.DevAgent.IMDSAddr, c.DevAgent.AppServiceAddr, c.DevAgent.ArcAddr = any, any, ""
 	}

@@ -52,8 +52,15 @@ type Blob struct {
 	ETag               string // quoted
 	CreatedAt          time.Time
 	LastModified       time.Time
-	// Extents are the blob's content in order.
+	// Extents are the blob's content in order, when it lives in content
+	// files.
 	Extents []BlobExtent
+	// Inline is the content of a small blob kept in the record itself,
+	// sealed by the data plane (opaque here), so that one transaction
+	// makes bytes and metadata durable and visible together. A blob has
+	// Inline or Extents, never both; nil means the content is in Extents.
+	// ListBlobs leaves it nil: listings carry no content.
+	Inline []byte
 }
 
 // UncommittedBlock is a block staged with Put Block and not yet committed.
@@ -106,7 +113,8 @@ type BlobTx interface {
 	// (ErrNotFound otherwise).
 	PutBlob(Blob) error
 	GetBlob(accountID, container, name string) (Blob, error)
-	// ListBlobs lists a container's blobs ordered by name.
+	// ListBlobs lists a container's blobs ordered by name, without their
+	// Inline content.
 	ListBlobs(BlobFilter) ([]Blob, error)
 	// DeleteBlob deletes a blob and its staged blocks and returns the
 	// content files they referenced.

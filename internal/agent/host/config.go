@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"time"
@@ -65,9 +66,34 @@ type Config struct {
 	// SyncInterval is how often the agent syncs with MIRP; default 1 s.
 	SyncInterval time.Duration
 	// Host describes the host for GET /metadata/instance.
-	Host   agent.HostInfo
+	Host agent.HostInfo
+
+	// OpsAddr serves GET /healthz, GET /readyz and (with Metrics) GET
+	// /metrics over plain HTTP; "" disables it. Bind it to loopback or an
+	// internal interface: it is for the host's monitoring, not workloads.
+	OpsAddr string
+	// Metrics builds the /metrics handler from the agent's counters; nil
+	// serves no /metrics. The agent knows nothing of the format.
+	Metrics func(stats func() Stats) http.Handler
+	// Middleware wraps every listener's handler (request log lines,
+	// request ids, latency); endpoint is "imds", "app service", "arc" or
+	// "ops". Nil: none.
+	Middleware func(endpoint string, h http.Handler) http.Handler
+	// ReadyWithin is how recent the last good sync with MIRP must be for
+	// /readyz to answer 200; default DefaultReadyWithin, and never less
+	// than three sync intervals.
+	ReadyWithin time.Duration
+
 	Logger *slog.Logger
 }
+
+// DefaultOpsAddr is the operations listener's production address.
+const DefaultOpsAddr = "127.0.0.1:41998"
+
+// DefaultReadyWithin is how stale the last good sync may be before the
+// agent reports itself not ready: long enough to ride out a MIRP restart,
+// short enough that a node MIRP dropped shows within a minute.
+const DefaultReadyWithin = 30 * time.Second
 
 // validate fills in defaults and reports what is missing.
 func (c *Config) validate() error {
@@ -87,6 +113,10 @@ func (c *Config) validate() error {
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = DefaultSyncInterval
 	}
+	if c.ReadyWithin <= 0 {
+		c.ReadyWithin = DefaultReadyWithin
+	}
+	c.ReadyWithin = max(c.ReadyWithin, 3*c.SyncInterval)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

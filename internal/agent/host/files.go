@@ -19,6 +19,7 @@ type Endpoints struct {
 	IMDS       string `json:"imds,omitempty"`       // base URL, e.g. http://169.254.169.254
 	AppService string `json:"appService,omitempty"` // the IDENTITY_ENDPOINT, …/msi/token
 	Arc        string `json:"arc,omitempty"`        // the Arc IDENTITY_ENDPOINT, …/metadata/identity/oauth2/token
+	Ops        string `json:"ops,omitempty"`        // /healthz, /readyz, /metrics, for monitoring
 }
 
 // DefaultStateDir is where `signet agent` keeps its state unless told

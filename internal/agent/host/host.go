@@ -30,6 +30,9 @@ type Agent struct {
 	secrets *appSecrets
 	eps     Endpoints
 	log     *slog.Logger
+	wrap    func(endpoint string, h http.Handler) http.Handler
+
+	readyWithin time.Duration
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -83,8 +86,11 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 		cache:   agent.NewCache(sts, agent.CacheConfig{Logger: log}),
 		secrets: &appSecrets{stateDir: cfg.StateDir, table: newSecretTable(), logger: log},
 		log:     log,
+		wrap:    cfg.Middleware,
 		cancel:  cancel,
-		errc:    make(chan error, 3),
+		errc:    make(chan error, 4),
+
+		readyWithin: cfg.ReadyWithin,
 	}
 	defer func() {
 		if err != nil {
@@ -131,6 +137,14 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 		*l.sources = sourcesFor(ln.Addr(), cfg.AllowedNetworks)
 		*l.url = baseURL(ln.Addr()) + l.path
 		a.serve(ln, l.h, l.name)
+	}
+	if cfg.OpsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.OpsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("operations endpoint: %w", err)
+		}
+		a.eps.Ops = baseURL(ln.Addr())
+		a.serve(ln, a.opsHandler(cfg.Metrics), "ops")
 	}
 	if err := writeJSON(filepath.Join(cfg.StateDir, endpointsFile), a.eps); err != nil {
 		return nil, err
@@ -231,6 +245,9 @@ func (a *Agent) reconcileApps() error {
 }
 
 func (a *Agent) serve(ln net.Listener, h http.Handler, name string) {
+	if a.wrap != nil {
+		h = a.wrap(name, h)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -287,7 +304,10 @@ func (a *Agent) AppServiceURL() string { return a.eps.AppService }
 // ArcURL is the Arc token endpoint; "" when disabled.
 func (a *Agent) ArcURL() string { return a.eps.Arc }
 
-// Endpoints returns all three, as agent.json records them.
+// OpsURL is the operations endpoint's base URL; "" when disabled.
+func (a *Agent) OpsURL() string { return a.eps.Ops }
+
+// Endpoints returns them all, as agent.json records them.
 func (a *Agent) Endpoints() Endpoints { return a.eps }
 
 // HostSecret is the App Service secret that selects the host's own

@@ -137,13 +137,20 @@ func (t *tx) DeleteBlobContainer(accountID, name string) ([]string, error) {
 const blobCols = `account_id, container, name, size, content_type, content_encoding, content_language,
 	content_disposition, cache_control, content_md5, metadata, etag, created_at, last_modified, extents`
 
+// blobColsInline selects a blob with its inline content; listings use
+// blobCols with a NULL in its place, so they never read the content.
+const (
+	blobColsInline = blobCols + ", inline"
+	blobColsListed = blobCols + ", NULL"
+)
+
 func scanBlob(sc scanner) (store.Blob, error) {
 	var v store.Blob
 	var meta, extents string
 	var created, modified sql.NullInt64
 	if err := sc.Scan(&v.AccountID, &v.Container, &v.Name, &v.Size, &v.ContentType, &v.ContentEncoding,
 		&v.ContentLanguage, &v.ContentDisposition, &v.CacheControl, &v.ContentMD5, &meta, &v.ETag,
-		&created, &modified, &extents); err != nil {
+		&created, &modified, &extents, &v.Inline); err != nil {
 		return v, err
 	}
 	v.CreatedAt, v.LastModified = fromMicros(created), fromMicros(modified)
@@ -159,32 +166,39 @@ func (t *tx) PutBlob(v store.Blob) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
+	if v.Inline != nil && len(v.Extents) > 0 {
+		return fmt.Errorf("%s: a blob has inline content or extents, not both", what)
+	}
 	extents, err := toJSON(v.Extents)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	_, err = t.exec(`INSERT INTO blobs (`+blobCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	var inline any // NULL when nil; an empty non-nil slice stays non-NULL
+	if v.Inline != nil {
+		inline = v.Inline
+	}
+	_, err = t.exec(`INSERT INTO blobs (`+blobColsInline+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, container, name) DO UPDATE SET size = excluded.size,
 			content_type = excluded.content_type, content_encoding = excluded.content_encoding,
 			content_language = excluded.content_language, content_disposition = excluded.content_disposition,
 			cache_control = excluded.cache_control, content_md5 = excluded.content_md5,
 			metadata = excluded.metadata, etag = excluded.etag, created_at = excluded.created_at,
-			last_modified = excluded.last_modified, extents = excluded.extents`,
+			last_modified = excluded.last_modified, extents = excluded.extents, inline = excluded.inline`,
 		v.AccountID, v.Container, v.Name, v.Size, v.ContentType, v.ContentEncoding, v.ContentLanguage,
 		v.ContentDisposition, v.CacheControl, blob(v.ContentMD5), meta, v.ETag, micros(v.CreatedAt),
-		micros(v.LastModified), extents)
+		micros(v.LastModified), extents, inline)
 	return mapErr(err, what)
 }
 
 func (t *tx) GetBlob(accountID, container, name string) (store.Blob, error) {
 	return getOne(t, "get blob "+container+"/"+name, scanBlob,
-		"SELECT "+blobCols+" FROM blobs WHERE account_id = ? AND container = ? AND name = ?",
+		"SELECT "+blobColsInline+" FROM blobs WHERE account_id = ? AND container = ? AND name = ?",
 		accountID, container, name)
 }
 
 func (t *tx) ListBlobs(f store.BlobFilter) ([]store.Blob, error) {
 	where, args := nameRange(f, []string{"account_id = ?", "container = ?"}, []any{f.AccountID, f.Container})
-	return list(t, "list blobs", scanBlob, "SELECT "+blobCols+" FROM blobs WHERE "+
+	return list(t, "list blobs", scanBlob, "SELECT "+blobColsListed+" FROM blobs WHERE "+
 		strings.Join(where, " AND ")+" ORDER BY name"+limitClause(f.Limit), args...)
 }
 

@@ -19,6 +19,7 @@ var blobTests = []struct {
 	{"BlobListing", testBlobListing},
 	{"UncommittedBlocks", testUncommittedBlocks},
 	{"BlobCascades", testBlobCascades},
+	{"InlineBlobs", testInlineBlobs},
 }
 
 const storageID = rgPrefix + "rg1/providers/Microsoft.Storage/storageAccounts/acct1"
@@ -272,4 +273,69 @@ func testBlobCascades(t *testing.T, s store.Store) {
 		diff(t, "BlobFileIDs after account delete", got, []string{})
 		return nil
 	})
+}
+
+// testInlineBlobs: a small blob's content kept in its record reads back
+// whole from GetBlob, never from listings, names no content file, and
+// switches cleanly to and from extents when the blob is replaced.
+func testInlineBlobs(t *testing.T, s store.Store) {
+	a := blobAccount(t, s, "acct", "id-1")
+	blobContainer(t, s, a.ID, "c")
+	small := sampleBlob(a.ID, "c", "small")
+	small.Inline, small.Size = []byte("sealed\x00bytes\xff"), 3
+	big := sampleBlob(a.ID, "c", "big", "f1")
+	write(t, s, func(tx store.Tx) error {
+		if err := tx.PutBlob(small); err != nil {
+			return err
+		}
+		return tx.PutBlob(big)
+	})
+	both := sampleBlob(a.ID, "c", "both", "f2")
+	both.Inline = []byte("x")
+	if err := s.Write(t.Context(), func(tx store.Tx) error { return tx.PutBlob(both) }); err == nil {
+		t.Error("PutBlob with both inline content and extents: accepted, want an error")
+	}
+	read(t, s, func(tx store.Tx) error {
+		got, err := tx.GetBlob(a.ID, "c", "small")
+		wantErr(t, "GetBlob(inline)", err, nil)
+		diff(t, "GetBlob(inline)", got, small)
+		got, err = tx.GetBlob(a.ID, "c", "big")
+		wantErr(t, "GetBlob(extents)", err, nil)
+		if got.Inline != nil {
+			t.Errorf("GetBlob(extents): Inline = %q, want nil", got.Inline)
+		}
+		listed, err := tx.ListBlobs(store.BlobFilter{AccountID: a.ID, Container: "c"})
+		wantErr(t, "ListBlobs", err, nil)
+		listedSmall := small
+		listedSmall.Inline = nil
+		diff(t, "ListBlobs (no inline content)", listed, []store.Blob{big, listedSmall})
+		files, err := tx.BlobFileIDs(a.ID)
+		wantErr(t, "BlobFileIDs", err, nil)
+		diff(t, "BlobFileIDs (inline blobs name none)", files, []string{"f1"})
+		return nil
+	})
+	// Replacing swaps the representation both ways.
+	bigNow, smallNow := small, big
+	bigNow.Name, smallNow.Name = "big", "small"
+	write(t, s, func(tx store.Tx) error {
+		if err := tx.PutBlob(bigNow); err != nil {
+			return err
+		}
+		return tx.PutBlob(smallNow)
+	})
+	read(t, s, func(tx store.Tx) error {
+		got, err := tx.GetBlob(a.ID, "c", "big")
+		wantErr(t, "GetBlob(extents → inline)", err, nil)
+		diff(t, "GetBlob(extents → inline)", got, bigNow)
+		got, err = tx.GetBlob(a.ID, "c", "small")
+		wantErr(t, "GetBlob(inline → extents)", err, nil)
+		diff(t, "GetBlob(inline → extents)", got, smallNow)
+		return nil
+	})
+	var files []string
+	write(t, s, func(tx store.Tx) (err error) {
+		files, err = tx.DeleteBlob(a.ID, "c", "big")
+		return err
+	})
+	diff(t, "DeleteBlob(inline) files", files, []string(nil))
 }

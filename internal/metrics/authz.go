@@ -1,0 +1,49 @@
+package metrics
+
+import (
+	"context"
+
+	"github.com/signet-platform/signet/internal/authz"
+)
+
+// Decider is what the control plane and the Blob data plane ask RBAC;
+// *authz.Authorizer is one.
+type Decider interface {
+	Decide(ctx context.Context, req authz.Request) (authz.Decision, error)
+}
+
+// Authorizer counts the decisions of the Decider it wraps for one service.
+type Authorizer struct {
+	next    Decider
+	service string
+	m       *Metrics
+}
+
+// Authorizer decorates next; service labels its decisions ("management",
+// "blob").
+func (m *Metrics) Authorizer(service string, next Decider) *Authorizer {
+	return &Authorizer{next: next, service: service, m: m}
+}
+
+// Decide asks the wrapped Decider and counts the answer. An error is no
+// decision and is not counted: the caller refuses the request with a 500.
+func (a *Authorizer) Decide(ctx context.Context, req authz.Request) (authz.Decision, error) {
+	d, err := a.next.Decide(ctx, req)
+	if err != nil {
+		return d, err
+	}
+	decision := "deny"
+	if d.Allowed {
+		decision = "allow"
+	}
+	a.m.rbac.WithLabelValues(a.service, decision).Inc()
+	return d, nil
+}
+
+// InvalidateRoles passes the control plane's role-change signal on (the
+// control plane looks for it on its Authorizer).
+func (a *Authorizer) InvalidateRoles() {
+	if inv, ok := a.next.(interface{ InvalidateRoles() }); ok {
+		inv.InvalidateRoles()
+	}
+}
