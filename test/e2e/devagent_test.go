@@ -3,7 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"image/jpeg"
-	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,26 +79,30 @@ func TestDevRunsAnAgentForItsHost(t *testing.T) {
 	}
 
 	// ... and downloads the dev storage account's images/sample.jpg, but
-	// may not upload (Storage Blob Data Reader).
+	// may not upload (Storage Blob Data Reader). Through the CLI's
+	// --identity: MSAL Go's per-process cache may hold a storage token of
+	// another test's server for the system-assigned slot (the blob tests
+	// prove azblob with ManagedIdentityCredential themselves).
 	if vars["SIGNET_BLOB_URL"] == "" {
 		t.Fatal("SIGNET_BLOB_URL missing from the env file")
 	}
-	mi2, err := azidentity.NewManagedIdentityCredential(nil)
+	clearMIEnv(t)
+	jpgPath := filepath.Join(t.TempDir(), "sample.jpg")
+	blobArgs := []string{"--identity", "--blob-endpoint", vars["SIGNET_BLOB_URL"], "--account-name", "signetdev", "--container", "images"}
+	if _, stderr, code := s.runCLI(t, append([]string{"blob", "download", "--name", "sample.jpg", "--file", jpgPath}, blobArgs...)...); code != 0 {
+		t.Fatalf("blob download --identity: exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(jpgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bc := s.blobClient(t, vars["SIGNET_BLOB_URL"], mi2)
-	dl, err := bc.DownloadStream(ctxT(t), "images", "sample.jpg", nil)
-	if err != nil {
-		t.Fatalf("downloading images/sample.jpg as the host: %v", err)
-	}
-	img, err := jpeg.Decode(dl.Body)
-	dl.Body.Close()
+	img, err := jpeg.Decode(f)
+	f.Close()
 	if err != nil || img.Bounds().Dx() == 0 {
 		t.Errorf("images/sample.jpg is not a JPEG image: %v", err)
 	}
-	if _, err := bc.UploadBuffer(ctxT(t), "images", "mine.txt", []byte("no"), nil); respCode(err) != http.StatusForbidden {
-		t.Errorf("upload as a Storage Blob Data Reader: %v, want 403", err)
+	if _, stderr, code := s.runCLI(t, append([]string{"blob", "upload", "--name", "mine.jpg", "--file", jpgPath}, blobArgs...)...); code == 0 || !strings.Contains(stderr, "AuthorizationPermissionMismatch") {
+		t.Errorf("upload as a Storage Blob Data Reader: exit %d, stderr %q; want 403 AuthorizationPermissionMismatch", code, stderr)
 	}
 
 	// `signet token get --identity`, like `az account get-access-token`
