@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,6 +59,7 @@ func newTestHostWith(t *testing.T, s *signet, stsURLs []string, mod func(*host.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	noteSecret(token)
 	if len(stsURLs) == 0 {
 		stsURLs = []string{s.STSURL}
 	}
@@ -80,7 +80,7 @@ func startAgent(t *testing.T, s *signet, stateDir, joinToken string, stsURLs []s
 		ArcAddr:        "127.0.0.1:0",
 		ArcKeyDir:      arcKeyDir(t),
 		SyncInterval:   200 * time.Millisecond,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:         suiteLogger(),
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"testing"
@@ -36,7 +34,7 @@ func startSignet(t testing.TB, dataDir string, opts ...func(*server.Config)) *si
 	cfg := server.Config{
 		Dev:     true,
 		DataDir: dataDir,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:  suiteLogger(),
 	}
 	cfg.FreePorts()
 	for _, o := range opts {
@@ -47,6 +45,7 @@ func startSignet(t testing.TB, dataDir string, opts ...func(*server.Config)) *si
 		t.Fatalf("starting signet: %v", err)
 	}
 	t.Cleanup(func() { r.Close() })
+	noteSecret(r.Dev.ClientSecret)
 	return &signet{Running: r, dataDir: dataDir, http: trustingClient(t, r.CAFile)}
 }
 
@@ -104,7 +103,7 @@ func ctxT(t testing.TB) context.Context {
 
 // startErr tries to start a dev Signet on dataDir and returns the error.
 func startErr(dataDir string) (*server.Running, error) {
-	cfg := server.Config{Dev: true, DataDir: dataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := server.Config{Dev: true, DataDir: dataDir, Logger: suiteLogger()}
 	cfg.FreePorts()
 	r, err := server.Start(context.Background(), cfg)
 	if err == nil {

@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Every Signet the suite starts logs into suiteLog; when the suite is done,
+// TestMain checks that no token, key or client secret reached any of it.
+var (
+	suiteLog     lockedBuffer
+	suiteSecrets struct {
+		sync.Mutex
+		values []string
+	}
+)
+
+// suiteLogger is the logger each test server (and agent) writes to.
+func suiteLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(&suiteLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// noteSecret names a value that must never appear in any log line.
+func noteSecret(v string) {
+	if len(v) < 8 {
+		return
+	}
+	suiteSecrets.Lock()
+	suiteSecrets.values = append(suiteSecrets.values, v)
+	suiteSecrets.Unlock()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := checkSuiteLog(suiteLog.String()); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: the end-to-end suite's logs leak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func checkSuiteLog(out string) error {
+	if len(out) == 0 {
+		return fmt.Errorf("no log output was captured at all (is the harness logging to suiteLog?)")
+	}
+	if m := jwtShape.FindString(out); m != "" {
+		return fmt.Errorf("a JWT appears in the logs: %.40s…", m)
+	}
+	for _, marker := range []string{"PRIVATE KEY", "Bearer ey", "client_secret=", "client_assertion="} {
+		if strings.Contains(out, marker) {
+			return fmt.Errorf("%q appears in the logs", marker)
+		}
+	}
+	suiteSecrets.Lock()
+	defer suiteSecrets.Unlock()
+	for _, v := range suiteSecrets.values {
+		if strings.Contains(out, v) {
+			return fmt.Errorf("a secret noted by a test (%.4s…) appears in the logs", v)
+		}
+	}
+	return nil
+}
