@@ -66,3 +66,21 @@ func checkSuiteLog(out string) error {
 	}
 	return nil
 }
+
+// The end-of-suite check refuses what it must: a JWT, a key, a noted secret.
+func TestSuiteLogCheckCatchesLeaks(t *testing.T) {
+	noteSecret("s3cr3t-noted-by-a-test")
+	for name, leak := range map[string]string{
+		"jwt":    "msg=x token=eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwcyJ9.c2lnbmF0dXJl\n",
+		"key":    "-----BEGIN PRIVATE KEY-----\n",
+		"bearer": "authorization=\"Bearer eyJhbGci\"\n",
+		"noted":  "msg=oops value=s3cr3t-noted-by-a-test\n",
+	} {
+		if checkSuiteLog("level=INFO msg=fine\n"+leak) == nil {
+			t.Errorf("%s leak not caught", name)
+		}
+	}
+	if err := checkSuiteLog("level=INFO msg=fine\n"); err != nil {
+		t.Errorf("clean log refused: %v", err)
+	}
+}
