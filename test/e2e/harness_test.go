@@ -46,6 +46,7 @@ func startSignet(t testing.TB, dataDir string, opts ...func(*server.Config)) *si
 	}
 	t.Cleanup(func() { r.Close() })
 	noteSecret(r.Dev.ClientSecret)
+	suiteServers.Add(1)
 	return &signet{Running: r, dataDir: dataDir, http: trustingClient(t, r.CAFile)}
 }
 

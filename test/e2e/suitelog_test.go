@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -13,6 +14,7 @@ import (
 // TestMain checks that no token, key or client secret reached any of it.
 var (
 	suiteLog     lockedBuffer
+	suiteServers atomic.Int64 // Signets started; with none, nothing was logged
 	suiteSecrets struct {
 		sync.Mutex
 		values []string
@@ -46,7 +48,7 @@ func TestMain(m *testing.M) {
 }
 
 func checkSuiteLog(out string) error {
-	if len(out) == 0 {
+	if len(out) == 0 && suiteServers.Load() > 0 {
 		return fmt.Errorf("no log output was captured at all (is the harness logging to suiteLog?)")
 	}
 	if m := jwtShape.FindString(out); m != "" {
