@@ -83,7 +83,14 @@ func median(ds []time.Duration) time.Duration {
 // startOnce starts `signet dev`, waits for its ready line, checks the login
 // listener completes a TLS handshake, and stops it.
 func startOnce(bin, dataDir string) (time.Duration, error) {
-	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--login-addr", "127.0.0.1:0", "--management-addr", "127.0.0.1:0", "--mirp-addr", "127.0.0.1:0")
+	// Every listener on a free port; the Arc endpoint off (it needs root
+	// and a fixed port). The dev agent, vault and storage account are part
+	// of what "ready" means.
+	args := []string{"dev", "--data-dir", dataDir, "--arc-addr", ""}
+	for _, flag := range []string{"login", "management", "mirp", "vault", "blob", "ops", "imds", "appservice"} {
+		args = append(args, "--"+flag+"-addr", "127.0.0.1:0")
+	}
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
