@@ -337,17 +337,25 @@ func startBareSTS(r *server.Running, dataDir string) (base string, stop func(), 
 	if u, ok := st.(interface{ Unwrap() store.Store }); ok {
 		st = u.Unwrap() // without its latency histograms
 	}
+	// The client cache is not observability: the bare service has one too,
+	// over its own watcher (stopped with the listener).
+	gens := &store.GenerationWatcher{Store: st}
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	go gens.Run(watchCtx, nil)
 	bare := &sts.Server{
 		Store: st, Signer: r.Keys, Keys: r.Keys, Recorder: noRecorder{},
-		PublicURLs: []string{r.STSURL},
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PublicURLs:  []string{r.STSURL},
+		Generations: gens,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	pair, err := tls.LoadX509KeyPair(dataDir+"/tls/server.pem", dataDir+"/tls/server-key.pem")
 	if err != nil {
+		stopWatch()
 		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		stopWatch()
 		return "", nil, err
 	}
 	srv := &http.Server{
@@ -359,7 +367,7 @@ func startBareSTS(r *server.Running, dataDir string) (base string, stop func(), 
 		MaxHeaderBytes:    64 << 10,
 	}
 	go srv.ServeTLS(ln, "", "")
-	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
+	return "https://" + ln.Addr().String(), func() { srv.Close(); stopWatch() }, nil
 }
 
 // noRecorder is auditing off.

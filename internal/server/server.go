@@ -190,8 +190,12 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		PublicURLs:                    stsURLs,
 		ServicePrincipalTokenLifetime: cfg.ServicePrincipalTokenLifetime,
 		ManagedIdentityTokenLifetime:  cfg.ManagedIdentityTokenLifetime,
-		Now:                           cfg.Now,
-		Logger:                        log.With("part", "sts"),
+		// Clients cached while the principals generation holds: a
+		// revocation through this process (MIRP's included) reaches the
+		// next token request, another replica's within the poll interval.
+		Generations: r.watchGenerations(st, log.With("part", "sts")),
+		Now:         cfg.Now,
+		Logger:      log.With("part", "sts"),
 	}
 	vaults, err := r.startVaults(cfg, st, km, auditor, master, stsURLs)
 	if err != nil {

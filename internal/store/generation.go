@@ -19,10 +19,14 @@ const (
 	// GenSecrets moves with every change to vaults, secrets or secret
 	// versions.
 	GenSecrets Generation = "secrets"
+	// GenPrincipals moves with every change to principals or their
+	// credentials: the token service's client cache is checked against it,
+	// which is how a revocation reaches the STS.
+	GenPrincipals Generation = "principals"
 )
 
 // AllGenerations are every generation a backend keeps.
-var AllGenerations = []Generation{GenRBAC, GenSecrets}
+var AllGenerations = []Generation{GenRBAC, GenSecrets, GenPrincipals}
 
 // GenerationTx reads and moves the per-domain change counters. Backends
 // move a domain's counter inside every write method that changes the

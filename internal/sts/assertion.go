@@ -218,7 +218,8 @@ func unixRFC3339(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3
 // certCache holds the parsed certificates of certificate credentials, so the
 // hot path never parses a certificate or key more than once. Credentials are
 // immutable (created and deleted, never updated), and every lookup first goes
-// through the principal's credential list in the store, so a deleted
+// through the principal's credential list (from the store, or the client
+// cache while the principals generation says it is current), so a deleted
 // credential is never used from here; its entry just lingers.
 type certCache struct{ m sync.Map } // credential ID → *verifyingCert
 

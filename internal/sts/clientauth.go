@@ -62,34 +62,63 @@ func (s *Server) authenticateClient(ctx context.Context, req *tokenRequest) (*au
 	return auth.authenticate(ctx, req)
 }
 
-// loadClient reads a principal and its credentials in one read transaction:
-// the only store reads on the token path.
+// loadClient finds a principal and its credentials (see client): the only
+// store reads on the token path.
 func (s *Server) loadClient(ctx context.Context, req *tokenRequest, clientID string) (store.Principal, []store.Credential, *oauth2.Error) {
 	// Client ids are GUIDs; anything else cannot name a principal.
 	if _, err := uuid.Parse(clientID); err != nil || len(clientID) != 36 {
 		return store.Principal{}, nil, errUnknownClient(clientID, req.tenant)
 	}
-	var p store.Principal
-	var creds []store.Credential
-	err := s.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		if p, err = tx.GetPrincipalByClientID(req.tenant, clientID); err != nil {
-			return err
-		}
-		creds, err = tx.ListCredentials(p.ObjectID)
-		return err
-	})
+	c, err := s.client(ctx, req.tenant, clientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.Principal{}, nil, errUnknownClient(clientID, req.tenant)
 	case err != nil:
 		return store.Principal{}, nil, oauth2.ServerError(fmt.Errorf("load client: %w", err))
 	}
+	p, creds := c.principal, c.creds
 	req.signIn.PrincipalID = p.ObjectID
 	if !p.Enabled {
 		return store.Principal{}, nil, errClientDisabled(clientID)
 	}
 	return p, creds, nil
+}
+
+// client returns a principal and its credentials, read in one read
+// transaction or taken from the client cache while the principals
+// generation it was read under is current. The enabled flag and every
+// credential check are applied by the caller to either alike.
+func (s *Server) client(ctx context.Context, tenant, clientID string) (*cachedClient, error) {
+	var gen int64
+	cacheable := false
+	if s.Generations != nil {
+		// Read before the store: an entry is tagged with a generation no
+		// newer than what it saw, so a change racing the load only makes
+		// the entry stale sooner.
+		gen, cacheable = s.Generations.Current(store.GenPrincipals)
+	}
+	k := newClientCacheKey(tenant, clientID)
+	if cacheable {
+		if c, ok := s.clients.get(gen, k); ok {
+			return c, nil
+		}
+	}
+	c := &cachedClient{}
+	err := s.Store.Read(ctx, func(tx store.Tx) error {
+		var err error
+		if c.principal, err = tx.GetPrincipalByClientID(tenant, clientID); err != nil {
+			return err
+		}
+		c.creds, err = tx.ListCredentials(c.principal.ObjectID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		s.clients.put(gen, k, c)
+	}
+	return c, nil
 }
 
 // withinValidity reports whether now is inside [notBefore, notAfter]; a zero
@@ -192,9 +221,9 @@ func (a assertionAuthenticator) authenticate(ctx context.Context, req *tokenRequ
 	// burn the jti of a valid one. The marker outlives the assertion by the
 	// skew, which is how long checkClaims still accepts it.
 	expires := time.Unix(*as.Expiry, 0).Add(a.s.AssertionSkew)
-	err = a.s.Store.Write(ctx, func(tx store.Tx) error {
-		return tx.MarkAssertionUsed(p.ClientID, as.JTI, expires)
-	})
+	// Group-committed with other requests' markers, and still before the
+	// token is signed: a replayed assertion costs no RSA work.
+	err = a.s.replay.mark(ctx, a.s.Store, p.ClientID, as.JTI, expires)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, errInvalidClient(codeAssertionReplayed, "The client assertion has already been used (jti replayed).")

@@ -88,6 +88,7 @@ func (c *countingSigner) Sign(claims any) (string, error) {
 // recorder, behind a TLS test server, with a few principals.
 type fixture struct {
 	t      testing.TB
+	dir    string // holds the SQLite database, sts.db
 	st     *sqlstore.Store
 	keys   *keys.Manager
 	signer *countingSigner
@@ -110,7 +111,8 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	ck, _ := testKeys(t)
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sts.db"))
+	dir := t.TempDir()
+	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "sts.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() { rec.Close() })
 
 	now := time.Now()
-	f := &fixture{t: t, st: st, keys: km, signer: &countingSigner{Manager: km}, tenant: directory.NewID()}
+	f := &fixture{t: t, dir: dir, st: st, keys: km, signer: &countingSigner{Manager: km}, tenant: directory.NewID()}
 	f.sp = directory.NewServicePrincipal(f.tenant, "app", now)
 	f.secret = "s3cret-" + uuid.NewString()
 	f.certDER = selfSigned(t, ck, "app", now.Add(-time.Hour), now.Add(24*time.Hour))

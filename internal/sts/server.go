@@ -50,12 +50,20 @@ type Server struct {
 	ManagedIdentityTokenLifetime  time.Duration // default 24h
 	AssertionSkew                 time.Duration // clock skew allowed on assertions; default 2m
 
+	// Generations, when set, lets the token path cache each client's
+	// principal and credentials while the principals generation is
+	// current (a *store.GenerationWatcher over Store). Nil: every request
+	// reads the store.
+	Generations GenerationSource
+
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
 
-	once   sync.Once
-	certs  certCache
-	tenant sync.Map // tenant id (lower-case GUID) → struct{}: tenants known to exist
+	once    sync.Once
+	replay  replayMarker
+	clients clientCache
+	certs   certCache
+	tenant  sync.Map // tenant id (lower-case GUID) → struct{}: tenants known to exist
 }
 
 // IssuerV1 is the issuer of v1 tokens: {base}/{tenant}/.

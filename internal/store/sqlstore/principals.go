@@ -22,12 +22,12 @@ func scanPrincipal(sc scanner) (store.Principal, error) {
 // client id is taken in the tenant, or a principal of the same kind already
 // has the ResourceID.
 func (t *tx) CreatePrincipal(v store.Principal) error {
-	return t.insert("create principal "+v.ObjectID,
+	return t.changed(store.GenPrincipals, t.insert("create principal "+v.ObjectID,
 		`INSERT INTO principals (object_key, object_id, client_key, client_id, tenant_key, tenant_id, kind,
 			display_name, resource_key, resource_id, enabled, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key(v.ObjectID), v.ObjectID, key(v.ClientID), v.ClientID, key(v.TenantID), v.TenantID, string(v.Kind),
-		v.DisplayName, key(v.ResourceID), v.ResourceID, v.Enabled, micros(v.CreatedAt))
+		v.DisplayName, key(v.ResourceID), v.ResourceID, v.Enabled, micros(v.CreatedAt)))
 }
 
 func (t *tx) UpdatePrincipal(v store.Principal) error {
@@ -50,7 +50,7 @@ func (t *tx) UpdatePrincipal(v store.Principal) error {
 	if n == 0 {
 		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
-	return nil
+	return t.BumpGeneration(store.GenPrincipals)
 }
 
 func (t *tx) GetPrincipal(objectID string) (store.Principal, error) {
@@ -93,7 +93,7 @@ func (t *tx) DeletePrincipal(objectID string) error {
 	if _, err := t.count(what, "DELETE FROM credentials WHERE principal_key = ?", key(objectID)); err != nil {
 		return err
 	}
-	return t.affect(what, "DELETE FROM principals WHERE object_key = ?", key(objectID))
+	return t.changed(store.GenPrincipals, t.affect(what, "DELETE FROM principals WHERE object_key = ?", key(objectID)))
 }
 
 const credentialCols = `id, principal_id, kind, secret_hash, hint, certificate_der, thumbprint_sha256,
@@ -120,12 +120,12 @@ func (t *tx) CreateCredential(v store.Credential) error {
 	if err != nil {
 		return mapErr(err, what)
 	}
-	return t.insert(what,
+	return t.changed(store.GenPrincipals, t.insert(what,
 		`INSERT INTO credentials (id_key, id, principal_key, principal_id, kind, secret_hash, hint, certificate_der,
 			thumbprint_sha256, not_before, not_after, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key(v.ID), v.ID, key(v.PrincipalID), v.PrincipalID, string(v.Kind), blob(v.SecretHash), v.Hint,
-		blob(v.CertificateDER), blob(v.ThumbprintSHA256), micros(v.NotBefore), micros(v.NotAfter), micros(v.CreatedAt))
+		blob(v.CertificateDER), blob(v.ThumbprintSHA256), micros(v.NotBefore), micros(v.NotAfter), micros(v.CreatedAt)))
 }
 
 // ListCredentials lists a principal's credentials, oldest first.
@@ -145,5 +145,5 @@ func (t *tx) GetCredentialByThumbprint(sha256Thumbprint []byte) (store.Credentia
 }
 
 func (t *tx) DeleteCredential(id string) error {
-	return t.affect("delete credential "+id, "DELETE FROM credentials WHERE id_key = ?", key(id))
+	return t.changed(store.GenPrincipals, t.affect("delete credential "+id, "DELETE FROM credentials WHERE id_key = ?", key(id)))
 }

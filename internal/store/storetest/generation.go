@@ -37,6 +37,15 @@ func testGenerationsStart(t *testing.T, s store.Store) {
 	}
 }
 
+// genPrincipal and genCredential are a principal and credential of their
+// own, so the generation tests do not depend on what other tests created.
+var (
+	genPrincipal = store.Principal{ObjectID: "0b000000-0000-4000-8000-0000000000f1", ClientID: "0c000000-0000-4000-8000-0000000000f1",
+		TenantID: tenantA, Kind: store.KindServicePrincipal, DisplayName: "gen", Enabled: true, CreatedAt: base}
+	genCredential = store.Credential{ID: "c1000000-0000-4000-8000-0000000000f1", PrincipalID: genPrincipal.ObjectID,
+		Kind: store.CredentialSecret, SecretHash: []byte("hash"), Hint: "gen", CreatedAt: base}
+)
+
 // Every write method of a domain moves its generation, and only its own,
 // by exactly one per transaction however many changes it holds; reads and
 // writes that change nothing move nothing.
@@ -98,6 +107,20 @@ func testGenerationsMoveWithEveryChange(t *testing.T, s store.Store) {
 		}},
 		{"PurgeSecret", store.GenSecrets, func(tx store.Tx) error { return tx.PurgeSecret("kv1", "s") }},
 		{"DeleteVault", store.GenSecrets, func(tx store.Tx) error { return tx.DeleteVault("kv1") }},
+		{"CreatePrincipal", store.GenPrincipals, func(tx store.Tx) error { return tx.CreatePrincipal(genPrincipal) }},
+		{"UpdatePrincipal (disable)", store.GenPrincipals, func(tx store.Tx) error {
+			p := genPrincipal
+			p.Enabled = false
+			return tx.UpdatePrincipal(p)
+		}},
+		{"CreateCredential", store.GenPrincipals, func(tx store.Tx) error { return tx.CreateCredential(genCredential) }},
+		{"DeleteCredential", store.GenPrincipals, func(tx store.Tx) error { return tx.DeleteCredential(genCredential.ID) }},
+		{"CreateCredential and DeletePrincipal", store.GenPrincipals, func(tx store.Tx) error {
+			if err := tx.CreateCredential(genCredential); err != nil {
+				return err
+			}
+			return tx.DeletePrincipal(genPrincipal.ObjectID)
+		}},
 		{"other records", "", func(tx store.Tx) error { return tx.CreateTenant(store.Tenant{ID: tenantA}) }},
 		{"BumpGeneration twice", store.GenSecrets, func(tx store.Tx) error {
 			if err := tx.BumpGeneration(store.GenSecrets); err != nil {
