@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/signet-platform/signet/internal/audit"
 	"github.com/signet-platform/signet/internal/authz"
@@ -66,14 +67,17 @@ func (r *Running) watchGenerations(st store.Store, log *slog.Logger) *store.Gene
 	w := &store.GenerationWatcher{Store: st}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
-	var failing bool
+	// A failing poll is logged at most once a minute: it repeats every
+	// interval while the store is away, and the caches say the rest (they
+	// are bypassed until a poll succeeds).
+	var lastLogged time.Time
 	go func() {
 		defer close(stopped)
 		w.Run(ctx, func(err error) {
-			if !failing {
+			if now := time.Now(); now.Sub(lastLogged) >= time.Minute {
+				lastLogged = now
 				log.Warn("reading store generations; caches bypassed until it succeeds", "err", err)
 			}
-			failing = true
 		})
 	}()
 	r.closers = append(r.closers, func() error { cancel(); <-stopped; return nil })
