@@ -16,7 +16,15 @@
 // A blob becomes visible only when whole: its bytes are committed to a
 // content file (synced and renamed) before the metadata transaction that
 // names it, and files are removed only after the transaction that stopped
-// naming them.
+// naming them. A Put Blob body up to Server.InlineMax (64 KiB by default)
+// skips the file: it is sealed (content.SealInline, bound to account,
+// container and blob name) and stored in the blob's record, so the one
+// metadata transaction makes bytes and metadata durable and visible
+// together. Blocks and larger bodies always go to files.
+//
+// Every operation is in the access log. A write is acknowledged only once
+// its record is committed; a read (GET, HEAD) queues its record
+// (AccessAsync, when the recorder has it) and answers without waiting.
 //
 // It must not import internal/arm, internal/sts or internal/keys: tokens are
 // checked through a small verifier interface, so the service could run as

@@ -57,7 +57,11 @@ func TestBlobUploadsSurviveSIGKILL(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; uctx.Err() == nil; i++ {
-				u := &upload{name: fmt.Sprintf("w%02d/%d", w, i), data: patterned(64<<10+w*4099+i*977, byte(w+i))}
+				size := 64<<10 + 1 + w*4099 + i*977 // past the inline limit: content files
+				if w%4 == 2 {
+					size = 1<<10 + w*97 + i*13 // small: sealed in the blob's record
+				}
+				u := &upload{name: fmt.Sprintf("w%02d/%d", w, i), data: patterned(size, byte(w+i))}
 				mu.Lock()
 				uploads = append(uploads, u)
 				mu.Unlock()
@@ -78,7 +82,11 @@ func TestBlobUploadsSurviveSIGKILL(t *testing.T) {
 			}
 		}()
 	}
+	deadline := time.Now().Add(2 * time.Minute)
 	for acks.Load() < 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d uploads acknowledged in 2 minutes", acks.Load())
+		}
 		time.Sleep(5 * time.Millisecond) // waiting on other goroutines' progress
 	}
 	p.kill()

@@ -16,5 +16,10 @@
 // the chunks it touches. Memory use is a chunk or two per reader or writer,
 // whatever the file size.
 //
+// Small blobs may skip the file: SealInline seals a whole body as one
+// AES-256-GCM message (fresh salt, HKDF-derived key, the caller's identity
+// as additional data) for the caller to keep in its own record; see
+// inline.go.
+//
 // It imports nothing of Signet: keys arrive as bytes, ids as strings.
 package content
