@@ -21,7 +21,7 @@ import (
 // DataDir/blobs and sweeps content files that nothing refers to (left by
 // a crash) before anything is served. It returns the server and the
 // storage-account hooks for the control plane.
-func (r *Running) startBlobs(ctx context.Context, cfg Config, st store.Store, km *keys.Manager, rec blob.AccessRecorder, master *seal.Key, stsURLs []string) (*blob.Server, *blob.AccountHooks, error) {
+func (r *Running) startBlobs(ctx context.Context, cfg Config, st store.Store, km *keys.Manager, rec blob.AccessRecorder, master *seal.Key, stsURLs []string, gens *store.GenerationWatcher) (*blob.Server, *blob.AccountHooks, error) {
 	ln, err := net.Listen("tcp", cfg.BlobAddr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening on %s: %w", cfg.BlobAddr, err)
@@ -44,7 +44,7 @@ func (r *Running) startBlobs(ctx context.Context, cfg Config, st store.Store, km
 			Audiences:   []string{blob.Audience},
 			Now:         cfg.Now,
 		}},
-		Authorizer:   r.Metrics.Authorizer("blob", &authz.Authorizer{Store: st}),
+		Authorizer:   r.Metrics.Authorizer("blob", &authz.CachingAuthorizer{Store: st, Generations: gens}),
 		Access:       rec,
 		LoginURL:     stsURLs[0],
 		DNSSuffix:    strings.ToLower(cfg.BlobDNSSuffix),

@@ -182,6 +182,10 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	// is recorded once: the counters are taken there.
 	recorder := r.Metrics.Recorder(auditor)
 
+	// One watcher of the store's generations serves every cache: the STS's
+	// clients, the RBAC decisions of both data planes, the vault records.
+	gens := r.watchGenerations(st, log.With("part", "generations"))
+
 	tokenService := &sts.Server{
 		Store:                         st,
 		Signer:                        km,
@@ -193,11 +197,11 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		// Clients cached while the principals generation holds: a
 		// revocation through this process (MIRP's included) reaches the
 		// next token request, another replica's within the poll interval.
-		Generations: r.watchGenerations(st, log.With("part", "sts")),
+		Generations: gens,
 		Now:         cfg.Now,
 		Logger:      log.With("part", "sts"),
 	}
-	vaults, err := r.startVaults(cfg, st, km, auditor, master, stsURLs)
+	vaults, err := r.startVaults(cfg, st, km, auditor, master, stsURLs, gens)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +210,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 	if vaults.Authorizer != nil {
 		vaults.Authorizer = r.Metrics.Authorizer("keyvault", vaults.Authorizer)
 	}
-	blobs, blobHooks, err := r.startBlobs(ctx, cfg, st, km, recorder, master, stsURLs)
+	blobs, blobHooks, err := r.startBlobs(ctx, cfg, st, km, recorder, master, stsURLs, gens)
 	if err != nil {
 		return nil, err
 	}

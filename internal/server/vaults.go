@@ -22,7 +22,7 @@ import (
 // relying party that verifies tokens against the in-process key manager
 // (verified tokens cached until they expire), decides RBAC on the store and
 // records every access.
-func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec *audit.Recorder, master *seal.Key, stsURLs []string) (*secrets.Server, error) {
+func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec *audit.Recorder, master *seal.Key, stsURLs []string, gens *store.GenerationWatcher) (*secrets.Server, error) {
 	ln, err := net.Listen("tcp", cfg.VaultAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.VaultAddr, err)
@@ -37,7 +37,6 @@ func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec 
 		return nil
 	})
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	gens := r.watchGenerations(st, cfg.Logger.With("part", "keyvault"))
 	r.Vaults = &secrets.Server{
 		Store:       st,
 		Authorizer:  &authz.CachingAuthorizer{Store: st, Generations: gens},
