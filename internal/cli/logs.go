@@ -98,8 +98,12 @@ func parseLogFlags(name string, args []string, withStream, withTop bool) (client
 	return f, *stream, nil
 }
 
-func runLogsSignIns(a *app, args []string) error {
-	f, _, err := parseLogFlags("logs signins", args, false, true)
+// listLogs is one `signet logs <stream>` command: the shared filters, one
+// list call, the records as JSON or as a table.
+func listLogs[T any](a *app, name string, args []string,
+	list func(*client.Client, client.LogFilter) ([]T, error),
+	raw func(T) any, header []string, row func(T) []string) error {
+	f, _, err := parseLogFlags(name, args, false, true)
 	if err != nil {
 		return err
 	}
@@ -107,74 +111,56 @@ func runLogsSignIns(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := c.ListSignIns(a.ctx, f)
+	entries, err := list(c, f)
 	if err != nil {
 		return err
 	}
 	raws := make([]any, 0, len(entries))
 	for _, e := range entries {
-		raws = append(raws, rawOr(e.Raw, e))
+		raws = append(raws, raw(e))
 	}
 	return a.emit(raws, func(w io.Writer) error {
-		// The token id is in --output json (and --token-id finds it).
-		t := newTable(w, "TIME", "RESULT", "PRINCIPAL ID", "CLIENT ID", "RESOURCE", "ERROR", "REASON")
+		t := newTable(w, header...)
 		for _, e := range entries {
-			t.row(formatTime(e.Time), e.Result, e.PrincipalID, e.ClientID, e.Resource, e.ErrorCode, e.Reason)
+			t.row(row(e)...)
 		}
 		return t.flush()
 	})
+}
+
+func runLogsSignIns(a *app, args []string) error {
+	// The token id is in --output json (and --token-id finds it).
+	return listLogs(a, "logs signins", args,
+		func(c *client.Client, f client.LogFilter) ([]client.SignIn, error) { return c.ListSignIns(a.ctx, f) },
+		func(e client.SignIn) any { return rawOr(e.Raw, e) },
+		[]string{"TIME", "RESULT", "PRINCIPAL ID", "CLIENT ID", "RESOURCE", "ERROR", "REASON"},
+		func(e client.SignIn) []string {
+			return []string{formatTime(e.Time), e.Result, e.PrincipalID, e.ClientID, e.Resource, e.ErrorCode, e.Reason}
+		})
 }
 
 func runLogsActivity(a *app, args []string) error {
-	f, _, err := parseLogFlags("logs activity", args, false, true)
-	if err != nil {
-		return err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return err
-	}
-	events, err := c.ListActivity(a.ctx, f)
-	if err != nil {
-		return err
-	}
-	raws := make([]any, 0, len(events))
-	for _, e := range events {
-		raws = append(raws, rawOr(e.Raw, e))
-	}
-	return a.emit(raws, func(w io.Writer) error {
-		t := newTable(w, "TIME", "RESULT", "STATUS", "CALLER", "OPERATION", "RESOURCE")
-		for _, e := range events {
-			t.row(formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Operation, e.ResourceID)
-		}
-		return t.flush()
-	})
+	return listLogs(a, "logs activity", args,
+		func(c *client.Client, f client.LogFilter) ([]client.ActivityEvent, error) {
+			return c.ListActivity(a.ctx, f)
+		},
+		func(e client.ActivityEvent) any { return rawOr(e.Raw, e) },
+		[]string{"TIME", "RESULT", "STATUS", "CALLER", "OPERATION", "RESOURCE"},
+		func(e client.ActivityEvent) []string {
+			return []string{formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Operation, e.ResourceID}
+		})
 }
 
 func runLogsAccess(a *app, args []string) error {
-	f, _, err := parseLogFlags("logs access", args, false, true)
-	if err != nil {
-		return err
-	}
-	c, err := a.subscriptionClient()
-	if err != nil {
-		return err
-	}
-	entries, err := c.ListAccessLogs(a.ctx, f)
-	if err != nil {
-		return err
-	}
-	raws := make([]any, 0, len(entries))
-	for _, e := range entries {
-		raws = append(raws, rawOr(e.Raw, e))
-	}
-	return a.emit(raws, func(w io.Writer) error {
-		t := newTable(w, "TIME", "RESULT", "STATUS", "CALLER", "ACTION", "RESOURCE", "ITEM", "TOKEN ID")
-		for _, e := range entries {
-			t.row(formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Action, e.ResourceID, e.Item, e.TokenID)
-		}
-		return t.flush()
-	})
+	return listLogs(a, "logs access", args,
+		func(c *client.Client, f client.LogFilter) ([]client.AccessEntry, error) {
+			return c.ListAccessLogs(a.ctx, f)
+		},
+		func(e client.AccessEntry) any { return rawOr(e.Raw, e) },
+		[]string{"TIME", "RESULT", "STATUS", "CALLER", "ACTION", "RESOURCE", "ITEM", "TOKEN ID"},
+		func(e client.AccessEntry) []string {
+			return []string{formatTime(e.Time), e.Result, status(e.Status), e.CallerID, e.Action, e.ResourceID, e.Item, e.TokenID}
+		})
 }
 
 func status(n int) string {
