@@ -32,36 +32,9 @@ func (a *Authorizer) Decide(ctx context.Context, req Request) (Decision, error) 
 	if err != nil {
 		return denied, nil
 	}
-	var assignments []store.RoleAssignment
-	roles := make(map[string]store.RoleDefinition)
-	err = a.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		assignments, err = tx.ListRoleAssignments(store.RoleAssignmentFilter{
-			PrincipalID: req.PrincipalID,
-			AboveScope:  scope.String(),
-		})
-		if err != nil {
-			return fmt.Errorf("list role assignments: %w", err)
-		}
-		for _, as := range assignments {
-			id := normalizeRoleID(as.RoleDefinitionID)
-			if _, done := roles[id]; done {
-				continue
-			}
-			if r, ok := builtInByID[id]; ok {
-				roles[id] = r
-				continue
-			}
-			r, err := tx.GetRoleDefinition(id)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // a dangling assignment grants nothing
-			}
-			if err != nil {
-				return fmt.Errorf("get role definition %s: %w", id, err)
-			}
-			roles[id] = r
-		}
-		return nil
+	assignments, roles, err := loadGrants(ctx, a.Store, store.RoleAssignmentFilter{
+		PrincipalID: req.PrincipalID,
+		AboveScope:  scope.String(),
 	})
 	if err != nil {
 		return denied, fmt.Errorf("authz: deciding %s at %s: %w", req.Action, req.Scope, err)
@@ -128,4 +101,39 @@ func patternWeight(p string) int {
 	default:
 		return 10 - min(depth, 8)
 	}
+}
+
+// loadGrants reads, in one snapshot, the assignments the filter selects and
+// the role definitions they name (built-ins from memory; a dangling
+// assignment's role is left out, so it grants nothing).
+func loadGrants(ctx context.Context, st store.Store, f store.RoleAssignmentFilter) ([]store.RoleAssignment, map[string]store.RoleDefinition, error) {
+	var assignments []store.RoleAssignment
+	roles := make(map[string]store.RoleDefinition)
+	err := st.Read(ctx, func(tx store.Tx) error {
+		var err error
+		assignments, err = tx.ListRoleAssignments(f)
+		if err != nil {
+			return fmt.Errorf("list role assignments: %w", err)
+		}
+		for _, as := range assignments {
+			id := normalizeRoleID(as.RoleDefinitionID)
+			if _, done := roles[id]; done {
+				continue
+			}
+			if r, ok := builtInByID[id]; ok {
+				roles[id] = r
+				continue
+			}
+			r, err := tx.GetRoleDefinition(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("get role definition %s: %w", id, err)
+			}
+			roles[id] = r
+		}
+		return nil
+	})
+	return assignments, roles, err
 }

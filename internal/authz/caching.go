@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -145,34 +144,7 @@ func (c *CachingAuthorizer) Decide(ctx context.Context, req Request) (Decision, 
 // load reads every assignment of a principal and the roles they name, in
 // one snapshot.
 func (c *CachingAuthorizer) load(ctx context.Context, principalID string) (*grants, error) {
-	var assignments []store.RoleAssignment
-	roles := make(map[string]store.RoleDefinition)
-	err := c.Store.Read(ctx, func(tx store.Tx) error {
-		var err error
-		assignments, err = tx.ListRoleAssignments(store.RoleAssignmentFilter{PrincipalID: principalID})
-		if err != nil {
-			return fmt.Errorf("list role assignments: %w", err)
-		}
-		for _, as := range assignments {
-			id := normalizeRoleID(as.RoleDefinitionID)
-			if _, done := roles[id]; done {
-				continue
-			}
-			if r, ok := builtInByID[id]; ok {
-				roles[id] = r
-				continue
-			}
-			r, err := tx.GetRoleDefinition(id)
-			if errors.Is(err, store.ErrNotFound) {
-				continue // a dangling assignment grants nothing
-			}
-			if err != nil {
-				return fmt.Errorf("get role definition %s: %w", id, err)
-			}
-			roles[id] = r
-		}
-		return nil
-	})
+	assignments, roles, err := loadGrants(ctx, c.Store, store.RoleAssignmentFilter{PrincipalID: principalID})
 	if err != nil {
 		return nil, err
 	}
