@@ -2,9 +2,11 @@
 // processes (`signet dev`, `signet server` and `signet agent` are wired in
 // cmd/signet): resource groups, VMs and apps (Microsoft.Web/sites placed on
 // a host) with their identity block, user-assigned identities, role
-// definitions and assignments, node enrollment (join tokens, nodes), tokens,
-// logs and signing keys. One file per noun; a small dispatcher over stdlib
-// flag sets.
+// definitions and assignments, node enrollment (join tokens, nodes), key
+// vaults and secrets, storage accounts, containers and blobs, tokens, logs
+// and signing keys. Data-plane commands take --identity to act as the
+// host's managed identity through the local agent. One file per noun; a
+// small dispatcher over stdlib flag sets.
 //
 // It reaches Signet only over HTTPS through package client, so it must not
 // import any server package (store, sts, arm, server...).
