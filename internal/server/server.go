@@ -218,13 +218,16 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		TypeHooks: map[string]arm.TypeHooks{strings.ToLower(secrets.VaultType): vaults,
 			strings.ToLower(blob.AccountType): blobHooks},
 		Store: st,
-		Verifier: &jwt.Verifier{
+		// Like the data planes: verified tokens cached until they expire
+		// (no RSA verify per request), RBAC through the generation-checked
+		// cache.
+		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
 			Keys:        km,
 			ValidIssuer: issuerCheck(stsURLs),
 			Audiences:   ManagementAudiences,
 			Now:         cfg.Now,
-		},
-		Authorizer: r.Metrics.Authorizer("management", &authz.Authorizer{Store: st}),
+		}},
+		Authorizer: r.Metrics.Authorizer("management", &authz.CachingAuthorizer{Store: st, Generations: gens}),
 		Activity:   recorder,
 		Keys:       keyAdmin{km},
 		Nodes:      identityProvider,
