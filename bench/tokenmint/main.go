@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/signet-platform/signet/internal/audit"
 	"github.com/signet-platform/signet/internal/directory"
 	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/server"
@@ -328,8 +329,9 @@ func makeAssertions(n int, clientID, aud string, cert *x509.Certificate, key *rs
 }
 
 // startBareSTS serves the same token service over the same store and keys
-// with auditing and metrics off: a no-op sign-in recorder, the store
-// without its metrics decorator, no request middleware. Its public URL is
+// with auditing and metrics off: no sign-in records (assertions are still
+// spent, with the same group commit), the store without its metrics
+// decorator, no request middleware. Its public URL is
 // the real service's, so the same kind of assertion is accepted; the
 // listener, TLS settings and server timeouts are the real ones'.
 func startBareSTS(r *server.Running, dataDir string) (base string, stop func(), err error) {
@@ -342,8 +344,12 @@ func startBareSTS(r *server.Running, dataDir string) (base string, stop func(), 
 	gens := &store.GenerationWatcher{Store: st}
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	go gens.Run(watchCtx, nil)
+	// Auditing off is the same recorder over a store that drops sign-in
+	// records: replay markers still commit, batched exactly as with
+	// auditing on, because they are security, not observability.
+	markersOnly := audit.NewRecorder(noSignIns{st}, nil)
 	bare := &sts.Server{
-		Store: st, Signer: r.Keys, Keys: r.Keys, Recorder: noRecorder{},
+		Store: st, Signer: r.Keys, Keys: r.Keys, Recorder: markersOnly,
 		PublicURLs:  []string{r.STSURL},
 		Generations: gens,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -367,10 +373,16 @@ func startBareSTS(r *server.Running, dataDir string) (base string, stop func(), 
 		MaxHeaderBytes:    64 << 10,
 	}
 	go srv.ServeTLS(ln, "", "")
-	return "https://" + ln.Addr().String(), func() { srv.Close(); stopWatch() }, nil
+	return "https://" + ln.Addr().String(), func() { srv.Close(); markersOnly.Close(); stopWatch() }, nil
 }
 
-// noRecorder is auditing off.
-type noRecorder struct{}
+// noSignIns is a store whose transactions drop sign-in records: auditing off.
+type noSignIns struct{ store.Store }
 
-func (noRecorder) SignIn(context.Context, store.SignIn) error { return nil }
+func (s noSignIns) Write(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Write(ctx, func(tx store.Tx) error { return fn(dropSignIns{tx}) })
+}
+
+type dropSignIns struct{ store.Tx }
+
+func (dropSignIns) AppendSignIns([]store.SignIn) error { return nil }

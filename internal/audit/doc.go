@@ -8,6 +8,9 @@
 // wakes every waiter with that transaction's result. A record is acknowledged
 // only after it is committed, so an acknowledged record is never lost, and
 // under load batches grow by themselves so recording is not the bottleneck.
+// StartSignIn queues a sign-in without waiting and hands back the wait, so
+// the STS signs its token while the record commits; it can mark the client
+// assertion used in the same transaction, refusing a replay atomically.
 // The queue is bounded: when it is full callers block (honouring their
 // context), which pushes back on whoever produces records.
 //

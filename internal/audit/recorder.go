@@ -36,6 +36,12 @@ type request struct {
 	activity *store.Activity
 	access   *store.Access
 	done     chan error
+
+	// use, with signIn, is an assertion to mark used in the same
+	// transaction; replayed is set (by the transaction) when it was already
+	// used, and signIn is then not written.
+	use      *store.AssertionUse
+	replayed error
 }
 
 // Recorder commits audit records with group commit. Build it with
@@ -91,6 +97,27 @@ func (r *Recorder) SignIn(ctx context.Context, rec store.SignIn) error {
 		rec.Time = r.now().UTC()
 	}
 	return r.submit(ctx, &request{signIn: &rec, done: make(chan error, 1)})
+}
+
+// StartSignIn queues rec for commit and returns at once, so the caller can
+// do its own work (sign the token) while the record commits; wait returns
+// once it has committed, with the same rules as SignIn. When use is not
+// nil the assertion is marked used in the same transaction: if it was
+// already used, rec is not written and wait returns an error wrapping
+// store.ErrConflict, so a token is recorded if and only if its assertion
+// was spent on it. Call wait exactly once.
+func (r *Recorder) StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error) {
+	if rec.ID == "" {
+		rec.ID = uuid.NewString()
+	}
+	if rec.Time.IsZero() {
+		rec.Time = r.now().UTC()
+	}
+	req := &request{signIn: &rec, use: use, done: make(chan error, 1)}
+	if err := r.enqueue(context.Background(), req); err != nil {
+		return func(context.Context) error { return err }
+	}
+	return func(ctx context.Context) error { return r.await(ctx, req) }
 }
 
 // Activity records a control-plane write and returns once it is committed,
@@ -151,6 +178,11 @@ func (r *Recorder) submit(ctx context.Context, req *request) error {
 	if err := r.enqueue(ctx, req); err != nil {
 		return err
 	}
+	return r.await(ctx, req)
+}
+
+// await waits for req's commit.
+func (r *Recorder) await(ctx context.Context, req *request) error {
 	select {
 	case err := <-req.done:
 		return err
@@ -252,28 +284,46 @@ func (r *Recorder) commit(batch []*request) {
 
 // reply hands the commit's result to the waiter, if there is one.
 func (req *request) reply(err error) {
+	if err == nil {
+		err = req.replayed
+	}
 	if req.done != nil {
 		req.done <- err
 	}
 }
 
 func (r *Recorder) write(batch []*request) error {
-	var signIns []store.SignIn
-	var activity []store.Activity
-	var access []store.Access
-	for _, req := range batch {
-		switch {
-		case req.signIn != nil:
-			signIns = append(signIns, *req.signIn)
-		case req.activity != nil:
-			activity = append(activity, *req.activity)
-		case req.access != nil:
-			access = append(access, *req.access)
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	err := r.st.Write(ctx, func(tx store.Tx) error {
+		// Write may run this again after a retryable failure: everything
+		// it decides is decided afresh.
+		var signIns []store.SignIn
+		var activity []store.Activity
+		var access []store.Access
+		for _, req := range batch {
+			req.replayed = nil
+			switch {
+			case req.signIn != nil:
+				if u := req.use; u != nil {
+					err := tx.MarkAssertionUsed(u.Issuer, u.JTI, u.Expires)
+					if errors.Is(err, store.ErrConflict) {
+						// That caller's answer only; the transaction
+						// stays usable and its neighbours commit.
+						req.replayed = err
+						continue
+					}
+					if err != nil {
+						return fmt.Errorf("mark assertion used: %w", err)
+					}
+				}
+				signIns = append(signIns, *req.signIn)
+			case req.activity != nil:
+				activity = append(activity, *req.activity)
+			case req.access != nil:
+				access = append(access, *req.access)
+			}
+		}
 		if len(signIns) > 0 {
 			if err := tx.AppendSignIns(signIns); err != nil {
 				return fmt.Errorf("append sign-ins: %w", err)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 
 	"github.com/signet-platform/signet/internal/store"
 )
@@ -11,6 +12,7 @@ import (
 // *audit.Recorder is one.
 type AuditRecorder interface {
 	SignIn(ctx context.Context, rec store.SignIn) error
+	StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
 	Activity(ctx context.Context, rec store.Activity) error
 	Access(ctx context.Context, rec store.Access) error
 }
@@ -37,6 +39,25 @@ func (r *Recorder) SignIn(ctx context.Context, rec store.SignIn) error {
 	}
 	r.m.tokens.WithLabelValues(boundedLabel(rec.Result), boundedLabel(rec.ErrorCode)).Inc()
 	return nil
+}
+
+// StartSignIn queues rec (and marks use) and counts the token request once
+// its wait reports the commit. A replayed assertion writes nothing and is
+// not counted here: the STS records (and so counts) the refusal.
+func (r *Recorder) StartSignIn(rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
+	wait := r.next.StartSignIn(rec, use)
+	return func(ctx context.Context) error {
+		err := wait(ctx)
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return err
+		case err != nil:
+			r.m.auditFailed.WithLabelValues("signIns").Inc()
+			return err
+		}
+		r.m.tokens.WithLabelValues(boundedLabel(rec.Result), boundedLabel(rec.ErrorCode)).Inc()
+		return nil
+	}
 }
 
 // Activity records rec and counts the control-plane write.

@@ -167,6 +167,14 @@ type SigningKey struct {
 	CreatedAt   time.Time
 }
 
+// AssertionUse is one presentation of a client assertion (RFC 7523 §3):
+// its issuer and jti, spent until Expires.
+type AssertionUse struct {
+	Issuer  string
+	JTI     string
+	Expires time.Time
+}
+
 // SignIn is one token request, granted or refused.
 type SignIn struct {
 	ID             string // GUID

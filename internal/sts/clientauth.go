@@ -31,6 +31,9 @@ const (
 type authenticatedClient struct {
 	Principal store.Principal
 	ACR       string // "1" secret, "2" certificate
+	// Assertion, for a certificate assertion, is the jti the token spends:
+	// marked used in the transaction that records the sign-in.
+	Assertion *store.AssertionUse
 }
 
 // clientAuthenticator verifies one kind of client credential.
@@ -219,18 +222,19 @@ func (a assertionAuthenticator) authenticate(ctx context.Context, req *tokenRequ
 	}
 	// Last, once everything else holds, so that an invalid assertion cannot
 	// burn the jti of a valid one. The marker outlives the assertion by the
-	// skew, which is how long checkClaims still accepts it.
-	expires := time.Unix(*as.Expiry, 0).Add(a.s.AssertionSkew)
-	// Group-committed with other requests' markers, and still before the
-	// token is signed: a replayed assertion costs no RSA work.
-	err = a.s.replay.mark(ctx, a.s.Store, p.ClientID, as.JTI, expires)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return nil, errInvalidClient(codeAssertionReplayed, "The client assertion has already been used (jti replayed).")
-	case err != nil:
-		return nil, oauth2.ServerError(fmt.Errorf("mark assertion used: %w", err))
+	// skew, which is how long checkClaims still accepts it. It is written
+	// with the sign-in (replay.go); this early look spares a replay the
+	// RSA work.
+	use := &store.AssertionUse{Issuer: p.ClientID, JTI: as.JTI, Expires: time.Unix(*as.Expiry, 0).Add(a.s.AssertionSkew)}
+	if !a.s.spending.claim(use.Issuer, use.JTI, req.now) {
+		return nil, errAssertionReplayed()
 	}
-	return &authenticatedClient{Principal: p, ACR: acrCertificate}, nil
+	req.claimed = use
+	return &authenticatedClient{Principal: p, ACR: acrCertificate, Assertion: use}, nil
+}
+
+func errAssertionReplayed() *oauth2.Error {
+	return errInvalidClient(codeAssertionReplayed, "The client assertion has already been used (jti replayed).")
 }
 
 // findCertificate finds the certificate credential the assertion's header

@@ -10,7 +10,10 @@
 // a certificate-signed JWT client assertion (RFC 7523 §2.2, §3). Client
 // authentication runs in the token dispatcher before any grant is called, so
 // no grant can skip it. Every token request, granted or refused, is written
-// to the sign-in log before the response is sent.
+// to the sign-in log before the response is sent. A granted token's record
+// commits while the token is signed, in one transaction with its
+// assertion's replay marker (replay.go), so the RSA work and the commit
+// overlap and a token exists only if its assertion was spent on it.
 //
 // It depends on signing, key publication and audit through small interfaces
 // it owns (Signer, KeySource, SignInRecorder), and on store, jwt (parsing and

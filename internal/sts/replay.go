@@ -1,110 +1,78 @@
 package sts
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"time"
-
-	"github.com/signet-platform/signet/internal/store"
 )
 
-const (
-	// maxMarkBatch bounds one replay-marker transaction, so one commit
-	// never holds the write lock for long.
-	maxMarkBatch = 256
-	// markTimeout bounds one replay-marker commit. It is the writer's, not
-	// a caller's: a caller that goes away must not fail its neighbours.
-	markTimeout = 10 * time.Second
-)
+// Replay defence for client assertions (RFC 7523 §3: a jti is used once).
+//
+// The authority is the store: an assertion is spent by inserting its
+// marker in the same transaction that records the token's sign-in (the
+// SignInRecorder's StartSignIn), so a token exists if and only if its
+// assertion was spent on it, across every replica, and that commit runs
+// while the token is being signed. Before any RSA work, spending refuses
+// an assertion this process is spending right now or has spent recently,
+// so a replay normally costs no signature. It is a bounded memory, not
+// the authority: a replay it has forgotten, or one made to another
+// replica, costs a signature and still gets no token.
 
-// markRequest is one assertion waiting for its replay marker. done has
-// room for one result, so the writer never blocks on a caller that
-// stopped waiting.
-type markRequest struct {
-	issuer, jti string
-	expires     time.Time
-	done        chan error
+// maxRemembered bounds how many spent assertions a process remembers.
+// Immediate replays are the ones worth refusing early; older ones fall to
+// the store.
+const maxRemembered = 1 << 16
+
+type assertionKey struct{ issuer, jti string }
+
+// spending is the assertions this process is spending (until their commit
+// is answered) or has spent (until they expire, or are pushed out). The
+// zero value is ready.
+type spending struct {
+	mu sync.Mutex
+	// until is when a spent assertion may be forgotten; the zero time marks
+	// one in flight.
+	until map[assertionKey]time.Time
+	spent []assertionKey // spent ones, oldest first
 }
 
-// replayMarker records assertion replay markers (RFC 7523 §3, jti) with
-// group commit: callers queue their marker and wait, and one writer marks
-// everything queued in a single Store.Write, giving each caller its own
-// answer. Under load a token costs a share of one write transaction
-// instead of a whole one. The writer goroutine runs only while there is
-// work, so there is nothing to start or stop. The zero value is ready.
-type replayMarker struct {
-	mu      sync.Mutex
-	queue   []*markRequest
-	running bool
-}
-
-// mark records (issuer, jti) until expires. It returns an error wrapping
-// store.ErrConflict when the assertion was already presented (by an
-// earlier request, or by another in the same batch), the Write's error
-// when the batch could not be committed, and ctx's error when ctx ends
-// first (the marker may still be committed: the assertion is then spent
-// without a token, as it would be had the client hung up a moment later).
-func (m *replayMarker) mark(ctx context.Context, st store.Store, issuer, jti string, expires time.Time) error {
-	req := &markRequest{issuer: issuer, jti: jti, expires: expires, done: make(chan error, 1)}
-	m.mu.Lock()
-	m.queue = append(m.queue, req)
-	if !m.running {
-		m.running = true
-		go m.run(st)
+// claim takes (issuer, jti) at now. It returns false when the assertion is
+// in flight or known spent. Otherwise the caller must call done.
+func (s *spending) claim(issuer, jti string, now time.Time) bool {
+	k := assertionKey{issuer, jti}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until, ok := s.until[k]; ok && (until.IsZero() || until.After(now)) {
+		return false
 	}
-	m.mu.Unlock()
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	if s.until == nil {
+		s.until = make(map[assertionKey]time.Time)
 	}
+	s.until[k] = time.Time{}
+	return true
 }
 
-// run commits batches until the queue is empty, then exits. Everything
-// queued while a commit runs goes into the next one.
-func (m *replayMarker) run(st store.Store) {
-	for {
-		m.mu.Lock()
-		n := min(len(m.queue), maxMarkBatch)
-		if n == 0 {
-			m.running = false
-			m.queue = nil // drop the backing array a burst grew
-			m.mu.Unlock()
-			return
-		}
-		batch := m.queue[:n:n]
-		m.queue = m.queue[n:]
-		m.mu.Unlock()
-		commitMarks(st, batch)
+// done answers a claim: spent (until expires) when its marker committed,
+// or when the store found it already spent; otherwise it is free again.
+func (s *spending) done(issuer, jti string, spent bool, expires, now time.Time) {
+	k := assertionKey{issuer, jti}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !spent {
+		delete(s.until, k)
+		return
 	}
-}
-
-// commitMarks marks a batch in one write transaction. A replay is that
-// caller's answer only: MarkAssertionUsed leaves the transaction usable
-// after ErrConflict, so the rest of the batch commits. Any other error
-// rolls the whole batch back, and every caller gets it.
-func commitMarks(st store.Store, batch []*markRequest) {
-	ctx, cancel := context.WithTimeout(context.Background(), markTimeout)
-	defer cancel()
-	results := make([]error, len(batch))
-	err := st.Write(ctx, func(tx store.Tx) error {
-		clear(results) // Write may run fn again after a retryable failure
-		for i, r := range batch {
-			err := tx.MarkAssertionUsed(r.issuer, r.jti, r.expires)
-			if err != nil && !errors.Is(err, store.ErrConflict) {
-				return err
-			}
-			results[i] = err
+	s.until[k] = expires
+	s.spent = append(s.spent, k)
+	// Forget from the oldest: what has expired, and beyond the bound.
+	for len(s.spent) > 0 {
+		old := s.spent[0]
+		until := s.until[old]
+		if len(s.spent) <= maxRemembered && (until.IsZero() || until.After(now)) {
+			break
 		}
-		return nil
-	})
-	for i, r := range batch {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- results[i]
+		if !until.IsZero() { // not re-claimed since it expired
+			delete(s.until, old)
 		}
+		s.spent = s.spent[1:]
 	}
 }

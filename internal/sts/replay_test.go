@@ -2,174 +2,16 @@ package sts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signet-platform/signet/internal/store"
-	"github.com/signet-platform/signet/internal/store/sqlstore"
 )
-
-// gatedStore is a real store that counts Write transactions, holds the
-// first one until gate is closed (so the test can line up a batch behind
-// it), and fails every Write with fail when set.
-type gatedStore struct {
-	store.Store
-	writes atomic.Int64
-	gate   chan struct{}
-	fail   error
-}
-
-func (g *gatedStore) Write(ctx context.Context, fn func(store.Tx) error) error {
-	if g.writes.Add(1) == 1 && g.gate != nil {
-		<-g.gate
-	}
-	if g.fail != nil {
-		return g.fail
-	}
-	return g.Store.Write(ctx, fn)
-}
-
-func newGatedStore(t *testing.T) *gatedStore {
-	t.Helper()
-	st, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "replay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &gatedStore{Store: st, gate: make(chan struct{})}
-}
-
-// queued waits until n markers wait in m's queue (the first batch's
-// writer is held by the gate, so they cannot be taken before it opens).
-func queued(t *testing.T, m *replayMarker, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m.mu.Lock()
-		got := len(m.queue)
-		m.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d markers queued, want %d", got, n)
-		}
-		runtime.Gosched()
-	}
-}
-
-// markAll marks each jti from its own goroutine, behind a first marker
-// ("blocker") whose transaction is held until all of them are queued, so
-// they all go into the second transaction. It returns each call's error.
-func markAll(t *testing.T, st *gatedStore, jtis []string) []error {
-	t.Helper()
-	var m replayMarker
-	exp := time.Now().Add(time.Hour)
-	var wg sync.WaitGroup
-	var blockerErr error
-	wg.Go(func() { blockerErr = m.mark(t.Context(), st, "client", "blocker", exp) })
-	queued(t, &m, 0) // the writer took the blocker and is held
-	for st.writes.Load() == 0 {
-		runtime.Gosched()
-	}
-	errs := make([]error, len(jtis))
-	for i, jti := range jtis {
-		wg.Go(func() { errs[i] = m.mark(t.Context(), st, "client", jti, exp) })
-	}
-	queued(t, &m, len(jtis))
-	close(st.gate)
-	wg.Wait()
-	if blockerErr != nil && st.fail == nil {
-		t.Fatalf("blocker: %v", blockerErr)
-	}
-	return errs
-}
-
-func outcomes(errs []error) map[string]int {
-	got := map[string]int{}
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			got["ok"]++
-		case errors.Is(err, store.ErrConflict):
-			got["replay"]++
-		default:
-			got[err.Error()]++
-		}
-	}
-	return got
-}
-
-func TestReplayMarkerBatches(t *testing.T) {
-	const n = 32
-	distinct := make([]string, n)
-	for i := range distinct {
-		distinct[i] = fmt.Sprint("jti-", i)
-	}
-	same := make([]string, n)
-	for i := range same {
-		same[i] = "jti-same"
-	}
-	tests := []struct {
-		name       string
-		jtis       []string
-		fail       error
-		want       map[string]int
-		wantWrites int64
-	}{
-		// Two transactions: the held blocker's and one for all n.
-		{"distinct jtis all accepted", distinct, nil, map[string]int{"ok": n}, 2},
-		// All n in one transaction: the first marks, the rest are replays
-		// of it, and the transaction still commits for it.
-		{"one jti presented n times", same, nil, map[string]int{"ok": 1, "replay": n - 1}, 2},
-		{"failed write fails every waiter", distinct, errors.New("disk gone"), map[string]int{"disk gone": n}, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := newGatedStore(t)
-			st.fail = tt.fail
-			got := outcomes(markAll(t, st, tt.jtis))
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("outcomes (-want +got):\n%s", diff)
-			}
-			if got, want := st.writes.Load(), tt.wantWrites; got != want {
-				t.Errorf("%d Write transactions for %d markers, want %d", got, len(tt.jtis)+1, want)
-			}
-		})
-	}
-}
-
-// A marker committed by one batch refuses the same jti in any later one,
-// and the writer goroutine comes and goes with the work.
-func TestReplayMarkerRefusesLaterReplay(t *testing.T) {
-	st := newGatedStore(t)
-	close(st.gate)
-	var m replayMarker
-	exp := time.Now().Add(time.Hour)
-	var got []error
-	for _, jti := range []string{"a", "a", "b", "a"} {
-		got = append(got, m.mark(t.Context(), st, "client", jti, exp))
-	}
-	want := []bool{false, true, false, true} // replay?
-	for i := range want {
-		if g := errors.Is(got[i], store.ErrConflict); g != want[i] || (!g && got[i] != nil) {
-			t.Errorf("mark #%d = %v, want replay %v", i, got[i], want[i])
-		}
-	}
-	// The same jti from another issuer is another assertion.
-	if err := m.mark(t.Context(), st, "other-client", "a", exp); err != nil {
-		t.Errorf("same jti, other issuer: %v, want nil", err)
-	}
-}
 
 // Over HTTP: n concurrent presentations of one assertion give one token,
 // and the refused ones cost no signature.
@@ -192,5 +34,103 @@ func TestAssertionReplayNotSigned(t *testing.T) {
 	}
 	if got, want := f.signer.signed.Load(), int64(1); got != want {
 		t.Errorf("%d tokens signed, want %d", got, want)
+	}
+	// Later presentations are refused before signing too.
+	for range 3 {
+		if r := f.post(f.tokenURL(2), assertionForm(a), nil); r.status != http.StatusUnauthorized {
+			t.Errorf("later replay: status %d, want 401", r.status)
+		}
+	}
+	if got, want := f.signer.signed.Load(), int64(1); got != want {
+		t.Errorf("%d tokens signed after later replays, want %d", got, want)
+	}
+}
+
+// rivalReplica spends every assertion in the store just before the real
+// recorder's transaction, as another replica racing for the same jti would
+// after this one's early looks found it unspent.
+type rivalReplica struct {
+	SignInRecorder
+	st store.Store
+	t  *testing.T
+}
+
+func (r rivalReplica) StartSignIn(rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
+	if use != nil {
+		err := r.st.Write(context.Background(), func(tx store.Tx) error {
+			return tx.MarkAssertionUsed(use.Issuer, use.JTI, use.Expires)
+		})
+		if err != nil {
+			r.t.Errorf("rival replica: %v", err)
+		}
+	}
+	return r.SignInRecorder.StartSignIn(rec, use)
+}
+
+// The store decides: an assertion another replica spent while this one
+// was signing gets no token, and the refusal, not a success, is recorded.
+func TestAssertionSpentByAnotherReplicaGetsNoToken(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Recorder = rivalReplica{SignInRecorder: f.srv.Recorder, st: f.st, t: t}
+	before := f.signIns()
+	r := f.post(f.tokenURL(2), assertionForm(f.assertion(f.sp.ClientID, f.certDER, assertion{})), nil)
+	if r.status != http.StatusUnauthorized || r.body["error"] != "invalid_client" {
+		t.Errorf("status %d error %v, want 401 invalid_client", r.status, r.body["error"])
+	}
+	if _, ok := r.body["access_token"]; ok {
+		t.Error("a token was handed out for a spent assertion")
+	}
+	var added []string
+	for id, rec := range f.signIns() {
+		if _, ok := before[id]; !ok {
+			added = append(added, rec.Result+" "+rec.ErrorCode+" token="+rec.TokenID)
+		}
+	}
+	if diff := cmp.Diff([]string{"failure AADSTS50013 token="}, added); diff != "" {
+		t.Errorf("sign-ins added (-want +got):\n%s", diff)
+	}
+}
+
+// spending: one holder per (issuer, jti) at a time; a failed spend frees
+// it, a spent one stays refused until it expires, and memory is bounded.
+func TestSpendingClaims(t *testing.T) {
+	var s spending
+	now := time.Unix(1_700_000_000, 0)
+	exp := now.Add(time.Minute)
+	if !s.claim("client", "a", now) {
+		t.Fatal("first claim refused")
+	}
+	if s.claim("client", "a", now) {
+		t.Error("second claim while in flight was granted")
+	}
+	if !s.claim("other-client", "a", now) {
+		t.Error("same jti of another issuer was refused")
+	}
+	s.done("other-client", "a", false, exp, now) // its commit failed
+	if !s.claim("other-client", "a", now) {
+		t.Error("claim after a failed spend was refused")
+	}
+	s.done("client", "a", true, exp, now)
+	if s.claim("client", "a", now.Add(30*time.Second)) {
+		t.Error("claim of a spent, unexpired assertion was granted")
+	}
+	if !s.claim("client", "a", exp.Add(time.Second)) {
+		t.Error("claim after expiry was refused")
+	}
+	for i := range maxRemembered + 10 {
+		jti := fmt.Sprint("bulk-", i)
+		if !s.claim("client", jti, now) {
+			t.Fatalf("claim %s refused", jti)
+		}
+		s.done("client", jti, true, exp, now)
+	}
+	if got := len(s.spent); got > maxRemembered {
+		t.Errorf("%d spent assertions remembered, want at most %d", got, maxRemembered)
+	}
+	if !s.claim("client", "bulk-0", now) {
+		t.Error("the oldest spent assertion is still remembered past the bound")
+	}
+	if s.claim("client", fmt.Sprint("bulk-", maxRemembered+9), now) {
+		t.Error("the newest spent assertion was forgotten")
 	}
 }

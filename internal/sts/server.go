@@ -21,10 +21,15 @@ type KeySource interface {
 	JWKS() []byte
 }
 
-// SignInRecorder durably records a sign-in before it returns (the audit
-// package's Recorder).
+// SignInRecorder durably records sign-ins (the audit package's Recorder).
 type SignInRecorder interface {
+	// SignIn records rec and returns once it is committed.
 	SignIn(ctx context.Context, rec store.SignIn) error
+	// StartSignIn queues rec and returns at once; wait returns once it is
+	// committed. With use, the assertion is marked used in the same
+	// transaction; if it already was, rec is not written and wait returns
+	// an error wrapping store.ErrConflict.
+	StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
 }
 
 // Defaults for the Server's zero-valued fields.
@@ -59,11 +64,11 @@ type Server struct {
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
 
-	once    sync.Once
-	replay  replayMarker
-	clients clientCache
-	certs   certCache
-	tenant  sync.Map // tenant id (lower-case GUID) → struct{}: tenants known to exist
+	once     sync.Once
+	spending spending
+	clients  clientCache
+	certs    certCache
+	tenant   sync.Map // tenant id (lower-case GUID) → struct{}: tenants known to exist
 }
 
 // IssuerV1 is the issuer of v1 tokens: {base}/{tenant}/.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,6 +30,10 @@ type tokenRequest struct {
 	now     time.Time
 	form    tokenForm
 	signIn  *store.SignIn // filled in as the request is understood
+	// claimed is the assertion this request claimed (replay.go), and
+	// spent whether the store has it spent; the handler answers the claim.
+	claimed *store.AssertionUse
+	spent   bool
 }
 
 // issuance is what a grant decides: the token's audience, version and life.
@@ -67,22 +72,23 @@ func (s *Server) handleToken(version int) http.HandlerFunc {
 			now:     s.Now(),
 			signIn:  &store.SignIn{TenantID: tenant, CallerAddress: callerAddress(r)},
 		}
+		defer func() {
+			if u := req.claimed; u != nil {
+				s.spending.done(u.Issuer, u.JTI, req.spent, u.Expires, s.Now())
+			}
+		}()
+		// A granted token's sign-in is recorded by mint, before the token
+		// is answered; a refusal's is recorded here.
 		resp, oerr := s.token(w, r, req)
-		rec := req.signIn
-		rec.Time = req.now.UTC()
 		if oerr != nil {
+			rec := req.signIn
+			rec.Time = req.now.UTC()
 			rec.Result, rec.ErrorCode, rec.Reason = "failure", oerr.AADSTSCode(), oerr.Description
 			if err := s.record(r, *rec); err != nil {
 				s.Logger.ErrorContext(r.Context(), "sign-in failure not recorded",
 					slog.String("tenant", tenant), slog.String("cause", err.Error()))
 			}
 			s.writeError(w, r, oerr)
-			return
-		}
-		rec.Result, rec.Reason = "success", "token issued"
-		if err := s.record(r, *rec); err != nil {
-			// An unrecorded token must not exist: refuse it.
-			s.writeError(w, r, oauth2.ServerError(fmt.Errorf("record sign-in: %w", err)))
 			return
 		}
 		writeTokenResponse(w, resp)
@@ -125,11 +131,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, req *tokenRequest
 		return nil, oerr
 	}
 	req.signIn.Resource = iss.Resource
-	return s.mint(req, client, iss)
+	return s.mint(r.Context(), req, client, iss)
 }
 
-// mint builds and signs the access token (reference §7) and its response.
-func (s *Server) mint(req *tokenRequest, client *authenticatedClient, iss *issuance) (*tokenResponse, *oauth2.Error) {
+// mint builds and signs the access token (reference §7) and its response,
+// and records its sign-in (spending its assertion, if any) while it signs:
+// the record commits on the audit writer while this goroutine does the RSA
+// work, and the token is answered only once both are done. An unrecorded
+// token must not exist, so a failed record refuses it.
+func (s *Server) mint(ctx context.Context, req *tokenRequest, client *authenticatedClient, iss *issuance) (*tokenResponse, *oauth2.Error) {
 	uti, err := newTokenID()
 	if err != nil {
 		return nil, oauth2.ServerError(err)
@@ -159,9 +169,30 @@ func (s *Server) mint(req *tokenRequest, client *authenticatedClient, iss *issua
 	if p.Kind == store.KindSystemAssigned || p.Kind == store.KindUserAssigned {
 		c.ManagedIdentity = p.ResourceID
 	}
-	token, err := s.Signer.Sign(c)
-	if err != nil {
-		return nil, oauth2.ServerError(fmt.Errorf("sign token: %w", err))
+	rec := *req.signIn
+	rec.TokenID, rec.Time = uti, req.now.UTC()
+	rec.Result, rec.Reason = "success", "token issued"
+	wait := s.Recorder.StartSignIn(rec, client.Assertion)
+	token, signErr := s.Signer.Sign(c)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	err = wait(ctx)
+	req.spent = err == nil || errors.Is(err, store.ErrConflict)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Spent before (by another replica, or longer ago than this one
+		// remembers): this token is discarded unanswered, and the
+		// refusal is recorded.
+		return nil, errAssertionReplayed()
+	case err != nil:
+		return nil, oauth2.ServerError(fmt.Errorf("record sign-in: %w", err))
+	}
+	if signErr != nil {
+		// Rare (no usable key): the success record has committed, so the
+		// refusal recorded after it names the same token id, which was
+		// never handed out.
+		req.signIn.TokenID = uti
+		return nil, oauth2.ServerError(fmt.Errorf("sign token: %w", signErr))
 	}
 	req.signIn.TokenID = uti
 
