@@ -50,7 +50,7 @@ func systemDataOf(res store.Resource) systemData {
 }
 
 // resourceOutTx renders any resource, user-assigned identities included.
-func resourceOutTx(tx store.Tx, res store.Resource) (resourceJSON, error) {
+func (s *Server) resourceOutTx(tx store.Tx, res store.Resource) (resourceJSON, error) {
 	out := resourceJSON{
 		ID: res.ID, Name: res.Name, Type: res.Type, Location: res.Location,
 		Tags: nonNilTags(res.Tags), SystemData: systemDataOf(res),
@@ -64,16 +64,21 @@ func resourceOutTx(tx store.Tx, res store.Resource) (resourceJSON, error) {
 		return out, err
 	}
 	var err error
-	if out.Properties, err = withProvisioningState(res.Properties); err != nil {
+	var present func(map[string]json.RawMessage) error
+	if p, ok := s.hooksFor(res.Type).(Presenter); ok {
+		present = func(props map[string]json.RawMessage) error { return p.Present(res, props) }
+	}
+	if out.Properties, err = renderProperties(res.Properties, present); err != nil {
 		return out, fmt.Errorf("render properties of %s: %w", res.ID, err)
 	}
 	out.Identity, err = identityOutTx(tx, res)
 	return out, err
 }
 
-// withProvisioningState adds provisioningState: Succeeded, which clients
-// (az, Terraform) poll for.
-func withProvisioningState(props json.RawMessage) (json.RawMessage, error) {
+// renderProperties adds provisioningState: Succeeded, which clients (az,
+// Terraform) poll for, and lets the type's Presenter, if any, refresh what
+// it derives from the deployment.
+func renderProperties(props json.RawMessage, present func(map[string]json.RawMessage) error) (json.RawMessage, error) {
 	m := map[string]json.RawMessage{}
 	if len(props) > 0 && string(props) != "null" {
 		if err := json.Unmarshal(props, &m); err != nil {
@@ -81,6 +86,11 @@ func withProvisioningState(props json.RawMessage) (json.RawMessage, error) {
 		}
 	}
 	m["provisioningState"] = json.RawMessage(`"Succeeded"`)
+	if present != nil {
+		if err := present(m); err != nil {
+			return nil, err
+		}
+	}
 	return json.Marshal(m)
 }
 
@@ -98,7 +108,7 @@ func (s *Server) getResource(w http.ResponseWriter, req *request) error {
 		if err != nil {
 			return err
 		}
-		out, err = resourceOutTx(tx, res)
+		out, err = s.resourceOutTx(tx, res)
 		return err
 	})
 	if err != nil {
@@ -146,7 +156,7 @@ func (s *Server) listResources(w http.ResponseWriter, req *request) error {
 	out := list[resourceJSON]{Value: make([]resourceJSON, 0, len(l.Value)), NextLink: l.NextLink}
 	err = s.Store.Read(req.Context(), func(tx store.Tx) error {
 		for _, res := range l.Value {
-			o, err := resourceOutTx(tx, res)
+			o, err := s.resourceOutTx(tx, res)
 			if err != nil {
 				return err
 			}
@@ -290,7 +300,7 @@ func (s *Server) writeResource(w http.ResponseWriter, req *request, patch bool) 
 		if err := s.revokeUnentitledTx(tx, now); err != nil {
 			return err
 		}
-		out, err = resourceOutTx(tx, res)
+		out, err = s.resourceOutTx(tx, res)
 		return err
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -19,6 +20,14 @@ type TypeHooks interface {
 	Prepare(tx store.Tx, res *store.Resource, created bool) (invalid string, err error)
 	// Deleted runs in the transaction that deletes res.
 	Deleted(tx store.Tx, res store.Resource) error
+}
+
+// Presenter is implemented by TypeHooks whose properties carry what the
+// deployment decides rather than the caller (a data-plane endpoint, whose
+// port can change between runs): Present refreshes them in props each time
+// the resource is read, so a stored value never goes stale.
+type Presenter interface {
+	Present(res store.Resource, props map[string]json.RawMessage) error
 }
 
 func (s *Server) hooksFor(typ string) TypeHooks {

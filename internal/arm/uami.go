@@ -69,7 +69,7 @@ func (s *Server) writeUAMI(w http.ResponseWriter, req *request, sub store.Subscr
 		if err := tx.PutResource(res); err != nil {
 			return fmt.Errorf("put resource %s: %w", res.ID, err)
 		}
-		out, err = resourceOutTx(tx, res)
+		out, err = s.resourceOutTx(tx, res)
 		return err
 	})
 	if err != nil {

@@ -68,6 +68,17 @@ func (h *AccountHooks) Prepare(tx store.Tx, res *store.Resource, created bool) (
 	return "", nil
 }
 
+// Present reports the account's blob endpoint as this deployment serves it
+// now (arm.Presenter): the one stored at PUT names the port of that run.
+func (h *AccountHooks) Present(res store.Resource, props map[string]json.RawMessage) error {
+	raw, err := json.Marshal(map[string]string{"blob": h.Endpoint(res.Name)})
+	if err != nil {
+		return err
+	}
+	props["primaryEndpoints"] = raw
+	return nil
+}
+
 // create records a new account; an empty result means the name is taken.
 func (h *AccountHooks) create(tx store.Tx, res *store.Resource) (store.BlobAccount, error) {
 	if _, err := tx.GetBlobAccount(res.Name); err == nil {

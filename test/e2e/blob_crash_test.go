@@ -93,9 +93,13 @@ func TestBlobUploadsSurviveSIGKILL(t *testing.T) {
 	wg.Wait()
 
 	p = startProcess(t, dataDir)
-	// The restart listens on a new port: PUT the account again (ARM PUT is
-	// idempotent) for its current endpoint.
-	endpoint = p.createStorageAccount(t, "crashstore").Properties.PrimaryEndpoints.Blob
+	// The restart listens on a new port, and a GET of the account reports
+	// it: the endpoint is the running deployment's, not the one stored.
+	before := endpoint
+	endpoint = p.getStorageAccount(t, "crashstore").Properties.PrimaryEndpoints.Blob
+	if endpoint == before || !strings.HasPrefix(endpoint, p.BlobURL) {
+		t.Errorf("primaryEndpoints.blob after restart = %q, want one under %q (was %q)", endpoint, p.BlobURL, before)
+	}
 	c = p.blobClient(t, endpoint, p.adminCredential(t))
 	var acked, lost, committedUnacked int
 	for _, u := range uploads {

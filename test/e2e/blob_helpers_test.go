@@ -50,6 +50,16 @@ func (s *signet) createStorageAccount(t testing.TB, name string) storageAccount 
 	return out
 }
 
+// getStorageAccount reads an account through the control plane.
+func (s *signet) getStorageAccount(t testing.TB, name string) storageAccount {
+	t.Helper()
+	var out storageAccount
+	if _, err := armDo(ctxT(t), t, s, s.adminCredential(t), http.MethodGet, s.storagePath(name), storageAPI, nil, &out); err != nil {
+		t.Fatalf("GET storage account %s: %v", name, err)
+	}
+	return out
+}
+
 // grant assigns a built-in role to a principal at a scope.
 func (s *signet) grant(t testing.TB, principalID, roleID, scope string) {
 	t.Helper()
