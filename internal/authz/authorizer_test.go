@@ -12,7 +12,7 @@ import (
 	"github.com/signet-platform/signet/internal/store/sqlstore"
 )
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store {
 	t.Helper()
 	s, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "signet.db"))
 	if err != nil {
@@ -22,7 +22,7 @@ func openStore(t *testing.T) store.Store {
 	return s
 }
 
-func write(t *testing.T, s store.Store, fn func(store.Tx) error) {
+func write(t testing.TB, s store.Store, fn func(store.Tx) error) {
 	t.Helper()
 	if err := s.Write(t.Context(), fn); err != nil {
 		t.Fatalf("store write: %v", err)

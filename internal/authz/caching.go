@@ -32,15 +32,40 @@ const defaultMaxPrincipals = 10000
 // same contract with a much shorter bound. When the generation cannot be
 // trusted (the store stopped answering polls), every decision reads the
 // store, as Authorizer does.
+//
+// On top of the grants it keeps the decisions themselves, keyed by the
+// Request exactly as asked, under the same generation: a data plane asks
+// the same question (this caller, this action, this secret) over and
+// over, and a decision is a pure function of the request and the grants,
+// so a repeat costs one map lookup. Both caches are emptied together when
+// the generation moves.
 type CachingAuthorizer struct {
 	Store       store.Store
 	Generations GenerationSource
-	// MaxPrincipals bounds the cache (10000 when zero).
+	// MaxPrincipals bounds the grants cache (10000 when zero).
 	MaxPrincipals int
+	// MaxDecisions bounds the decision cache (16384 when zero); past it
+	// that cache starts over, and decisions are computed from the grants.
+	MaxDecisions int
 
-	mu      sync.RWMutex
-	gen     int64
-	entries map[string]*grants // by lower-case principal id
+	mu        sync.RWMutex
+	gen       int64
+	entries   map[string]*grants // by lower-case principal id
+	decisions map[Request]verdict
+}
+
+// defaultMaxDecisions bounds the decision cache: an entry is a few hundred
+// bytes (the request's strings and the verdict's).
+const defaultMaxDecisions = 16384
+
+// verdict is a Decision without the Request it answers (the cache key).
+type verdict struct {
+	allowed                                bool
+	assignmentID, roleName, roleDefinition string
+}
+
+func (v verdict) decision(req Request) Decision {
+	return Decision{Request: req, Allowed: v.allowed, AssignmentID: v.assignmentID, RoleName: v.roleName, RoleDefinitionID: v.roleDefinition}
 }
 
 // grants is what one principal holds, compiled for the hot path: the
@@ -117,13 +142,21 @@ func (c *CachingAuthorizer) Decide(ctx context.Context, req Request) (Decision, 
 	if req.PrincipalID == "" || req.Action == "" {
 		return denied, nil
 	}
-	target, err := resourceid.ParseScope(req.Scope)
-	if err != nil {
-		return denied, nil
-	}
 	gen, ok := c.Generations.Current(store.GenRBAC)
 	if !ok {
 		return (&Authorizer{Store: c.Store}).Decide(ctx, req)
+	}
+	c.mu.RLock()
+	v, hit := c.decisions[req]
+	hit = hit && c.gen == gen
+	c.mu.RUnlock()
+	if hit {
+		return v.decision(req), nil
+	}
+
+	target, err := resourceid.ParseScope(req.Scope)
+	if err != nil {
+		return denied, nil
 	}
 	key := strings.ToLower(req.PrincipalID)
 	c.mu.RLock()
@@ -138,7 +171,9 @@ func (c *CachingAuthorizer) Decide(ctx context.Context, req Request) (Decision, 
 		}
 		c.put(gen, key, g)
 	}
-	return g.decide(req, scopeSegments(target)), nil
+	d := g.decide(req, scopeSegments(target))
+	c.putDecision(gen, d)
+	return d, nil
 }
 
 // load reads every assignment of a principal and the roles they name, in
@@ -164,8 +199,32 @@ func (c *CachingAuthorizer) put(gen int64, key string, g *grants) {
 	switch {
 	case gen < c.gen:
 		return
-	case gen > c.gen || c.entries == nil || len(c.entries) >= max:
-		c.gen, c.entries = gen, make(map[string]*grants)
+	case gen > c.gen:
+		c.gen, c.entries, c.decisions = gen, make(map[string]*grants), nil
+	case c.entries == nil || len(c.entries) >= max:
+		c.entries = make(map[string]*grants)
 	}
 	c.entries[key] = g
+}
+
+// putDecision keeps d, made from grants read under generation gen, while
+// gen is still the cache's generation (otherwise the grants it came from
+// may be out of date, and d serves its own request only). A decision is
+// only ever stored beside the grants of its generation, and both are
+// dropped together when the generation moves, so a hit is always what
+// decide over the current grants would answer.
+func (c *CachingAuthorizer) putDecision(gen int64, d Decision) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen || c.entries == nil {
+		return
+	}
+	max := c.MaxDecisions
+	if max <= 0 {
+		max = defaultMaxDecisions
+	}
+	if c.decisions == nil || len(c.decisions) >= max {
+		c.decisions = make(map[Request]verdict)
+	}
+	c.decisions[d.Request] = verdict{allowed: d.Allowed, assignmentID: d.AssignmentID, roleName: d.RoleName, roleDefinition: d.RoleDefinitionID}
 }

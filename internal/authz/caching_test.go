@@ -2,17 +2,22 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/signet-platform/signet/internal/store"
 	"github.com/signet-platform/signet/internal/store/sqlstore"
 )
 
 // watch runs a GenerationWatcher on s until the test ends.
-func watch(t *testing.T, s store.Store) *store.GenerationWatcher {
+func watch(t testing.TB, s store.Store) *store.GenerationWatcher {
 	t.Helper()
 	w := &store.GenerationWatcher{Store: s, Interval: 250 * time.Millisecond}
 	// Subscribed and polled before the first decision (Run does the same,
@@ -151,5 +156,105 @@ func TestCachingDecideWithoutGeneration(t *testing.T) {
 	write(t, s, func(tx store.Tx) error { return tx.DeleteRoleAssignment("a1") })
 	if got, err := az.Decide(t.Context(), req); err != nil || got.Allowed {
 		t.Fatalf("Decide after removal = %+v, %v; want denied", got, err)
+	}
+}
+
+// fixedGeneration is a generation source the test moves by hand.
+type fixedGeneration struct{ gen atomic.Int64 }
+
+func (f *fixedGeneration) Current(store.Generation) (int64, bool) { return f.gen.Load(), true }
+
+// A repeated decision is served from the decision cache (a change the
+// generation does not announce is not seen), the served decision is the
+// one computed, and once the generation moves the next decision is made
+// afresh: a removed assignment denies, a granted one allows.
+func TestCachingDecisionCache(t *testing.T) {
+	s := openStore(t)
+	write(t, s, func(tx store.Tx) error {
+		if err := SeedBuiltIns(tx); err != nil {
+			return err
+		}
+		return tx.CreateRoleAssignment(assign("a1", alice, KeyVaultSecretsUserRoleID, vault))
+	})
+	gens := &fixedGeneration{}
+	az := &CachingAuthorizer{Store: s, Generations: gens}
+	req := Request{PrincipalID: alice, Action: getSecret, DataAction: true, Scope: secret1}
+	decide := func(what string, req Request) Decision {
+		t.Helper()
+		d, err := az.Decide(t.Context(), req)
+		if err != nil {
+			t.Fatalf("%s: Decide: %v", what, err)
+		}
+		return d
+	}
+
+	first := decide("first", req)
+	if !first.Allowed || first.AssignmentID != "a1" {
+		t.Fatalf("first decision = %+v, want allowed by a1", first)
+	}
+	// Removed behind the generation's back: only a cache answers "allowed".
+	write(t, s, func(tx store.Tx) error { return tx.DeleteRoleAssignment("a1") })
+	if diff := cmp.Diff(first, decide("cached", req)); diff != "" {
+		t.Errorf("cached decision differs from the computed one (-computed +cached):\n%s", diff)
+	}
+	// The same question spelled differently is its own entry and echoes its
+	// own spelling; its grants are the (cached) principal's.
+	upper := req
+	upper.PrincipalID = strings.ToUpper(alice)
+	if got := decide("other spelling", upper); !got.Allowed || got.Request != upper {
+		t.Errorf("decision for %+v = %+v, want allowed, echoing the request", upper, got)
+	}
+
+	gens.gen.Add(1)
+	// Another question first, so that the grants are reloaded under the
+	// new generation before req is asked again.
+	other := req
+	other.Scope = secret2
+	if got := decide("another secret after the generation moved", other); got.Allowed {
+		t.Errorf("decision at %s after the assignment was removed and the generation moved = %+v, want denied", other.Scope, got)
+	}
+	if got := decide("after the generation moved", req); got.Allowed {
+		t.Errorf("decision after the assignment was removed and the generation moved = %+v, want denied", got)
+	}
+	write(t, s, func(tx store.Tx) error {
+		return tx.CreateRoleAssignment(assign("a2", alice, KeyVaultSecretsUserRoleID, vault))
+	})
+	if got := decide("denial cached", req); got.Allowed {
+		t.Errorf("cached denial = %+v, want denied until the generation moves", got)
+	}
+	gens.gen.Add(1)
+	if got := decide("granted, generation moved", req); !got.Allowed || got.AssignmentID != "a2" {
+		t.Errorf("decision after a grant and a generation move = %+v, want allowed by a2", got)
+	}
+}
+
+// The decision cache stays within MaxDecisions, and a decision dropped
+// from it is computed again, correctly.
+func TestCachingDecisionCacheIsBounded(t *testing.T) {
+	s := openStore(t)
+	write(t, s, func(tx store.Tx) error {
+		if err := SeedBuiltIns(tx); err != nil {
+			return err
+		}
+		return tx.CreateRoleAssignment(assign("a1", alice, KeyVaultSecretsUserRoleID, vault))
+	})
+	const limit = 3
+	az := &CachingAuthorizer{Store: s, Generations: &fixedGeneration{}, MaxDecisions: limit}
+	for i := range 4 * limit {
+		for _, tt := range []struct {
+			scope string
+			want  bool
+		}{{fmt.Sprintf("%s/secrets/s%d", vault, i), true}, {fmt.Sprintf("%s/secrets/s%d", account, i), false}} {
+			d, err := az.Decide(t.Context(), Request{PrincipalID: alice, Action: getSecret, DataAction: true, Scope: tt.scope})
+			if err != nil || d.Allowed != tt.want {
+				t.Fatalf("Decide at %s = %+v, %v; want allowed %v", tt.scope, d, err, tt.want)
+			}
+			az.mu.RLock()
+			n := len(az.decisions)
+			az.mu.RUnlock()
+			if n > limit {
+				t.Fatalf("decision cache holds %d, limit %d", n, limit)
+			}
+		}
 	}
 }

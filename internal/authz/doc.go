@@ -15,10 +15,11 @@
 // Authorizer reads role assignments from the store on every decision, so a
 // removed assignment takes effect at once on every replica. CachingAuthorizer
 // (for the data planes' hot paths) keeps each principal's assignments and
-// roles per replica, valid while the store's RBAC generation is unchanged:
-// a change takes effect at once through the replica that made it and within
-// the generation poll interval (250 ms by default) on the others. Azure
-// documents minutes of propagation for role assignment changes.
+// roles per replica, and the decisions made from them, valid while the
+// store's RBAC generation is unchanged: a change takes effect at once
+// through the replica that made it and within the generation poll interval
+// (250 ms by default) on the others. Azure documents minutes of
+// propagation for role assignment changes.
 //
 // It imports store and resourceid only.
 package authz

@@ -14,21 +14,23 @@ const DefaultCacheEntries = 10000
 // party checks each token's RS256 signature once rather than on every
 // request. It is keyed by the SHA-256 of the whole compact token: a token
 // that differs in any byte (signature included) is a miss and goes through
-// the full check.
+// the full check. Keying by the hash rather than the token keeps live
+// bearer tokens out of the cache's memory.
 //
 // Only successes are cached; a refusal is never remembered, so a bad token
 // costs a full verification every time and can never poison the cache. A
 // hit is served only while the token is inside its lifetime with no leeway
 // (entries expire at exp minus the verifier's leeway, so the cache never
-// extends what Verify would accept) and while the key that signed it is
-// still in the key set: a key withdrawn from the set ends its cached tokens
-// at once.
+// extends what Verify would accept), while its nbf is still within the
+// leeway of the clock (a clock stepped backwards gets the full check), and
+// while the key that signed it is still in the key set: a key withdrawn
+// from the set ends its cached tokens at once.
 type CachingVerifier struct {
 	Verifier *Verifier
 	// MaxEntries bounds the cache; DefaultCacheEntries when zero.
 	MaxEntries int
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	entries map[[sha256.Size]byte]cachedToken
 }
 
@@ -39,6 +41,22 @@ type cachedToken struct {
 	until  int64 // unix seconds: served while now < until
 }
 
+// tokenBufs holds buffers to hash tokens in: sha256.Sum256 takes a []byte
+// that escapes, so converting the token string would allocate a copy of
+// it on every request.
+var tokenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// tokenHash is the SHA-256 of a token of at most MaxTokenSize bytes.
+func tokenHash(token string) [sha256.Size]byte {
+	bp := tokenBufs.Get().(*[]byte)
+	b := append((*bp)[:0], token...)
+	sum := sha256.Sum256(b)
+	clear(b) // no copy of a bearer token left in a pooled buffer
+	*bp = b[:0]
+	tokenBufs.Put(bp)
+	return sum
+}
+
 // Verify returns the claims of a token the underlying Verifier accepts,
 // from the cache when it has already accepted the same token. The returned
 // claims are the caller's own copy.
@@ -46,20 +64,21 @@ func (c *CachingVerifier) Verify(token string) (*Claims, error) {
 	if len(token) > MaxTokenSize {
 		return c.Verifier.Verify(token) // refused there, never hashed or cached
 	}
-	sum := sha256.Sum256([]byte(token))
+	sum := tokenHash(token)
 	now := c.now().Unix()
 
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.entries[sum]
-	if ok && now >= e.until {
-		delete(c.entries, sum)
-		ok = false
-	}
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if ok {
-		if pub, found := c.Verifier.Keys.PublicKey(e.kid); found && pub.Equal(e.key) {
-			claims := e.claims
-			return &claims, nil
+		// The key is looked up again on every hit; keys.Manager and
+		// RemoteKeySet hand out the same object while a key is unchanged,
+		// so the comparison is mostly a pointer comparison.
+		if now < e.until && now+int64(c.leeway()/time.Second) >= e.claims.NotBefore {
+			if pub, found := c.Verifier.Keys.PublicKey(e.kid); found && (pub == e.key || pub.Equal(e.key)) {
+				claims := e.claims
+				return &claims, nil
+			}
 		}
 		c.mu.Lock()
 		delete(c.entries, sum)

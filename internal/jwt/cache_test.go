@@ -154,6 +154,53 @@ func TestCachingVerifierExpiry(t *testing.T) {
 	}
 }
 
+// A cached token is refused, as Verify refuses it, when the clock is set
+// back before its nbf minus the leeway; when the clock is right again it is
+// accepted again.
+func TestCachingVerifierNotBeforeOnEveryHit(t *testing.T) {
+	f := newCacheFixture(0)
+	nbf := testNow.Add(-time.Minute)
+	tok := vaultToken("nbf", nbf.Unix())
+	if _, err := f.cv.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	f.now = nbf.Add(-DefaultLeeway - time.Second)
+	if _, err := f.cv.Verify(tok); !errors.Is(err, ErrNotYetValid) {
+		t.Errorf("Verify with the clock before nbf-leeway = %v, want ErrNotYetValid", err)
+	}
+	f.now = testNow
+	if _, err := f.cv.Verify(tok); err != nil {
+		t.Errorf("Verify with the clock right again = %v, want accepted", err)
+	}
+}
+
+// A key replaced under the same kid (another object, another modulus)
+// ends the tokens the old one signed, even though the kid still resolves.
+func TestCachingVerifierReplacedKeyEndsCachedTokens(t *testing.T) {
+	f := newCacheFixture(0)
+	tok := vaultToken()
+	if _, err := f.cv.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	// An equal key in a new object is still the same key.
+	same := *f.keys.keys["k1"]
+	f.keys.mu.Lock()
+	f.keys.keys["k1"] = &same
+	f.keys.mu.Unlock()
+	if _, err := f.cv.Verify(tok); err != nil {
+		t.Errorf("Verify after the key object was replaced by an equal one = %v, want accepted", err)
+	}
+	if got, want := f.fulls.Load(), int64(1); got != want {
+		t.Errorf("full verifications = %d, want %d (an equal key keeps the entry)", got, want)
+	}
+	f.keys.mu.Lock()
+	f.keys.keys["k1"] = &otherKey().PublicKey
+	f.keys.mu.Unlock()
+	if _, err := f.cv.Verify(tok); !errors.Is(err, ErrSignature) {
+		t.Errorf("Verify after k1 became another key = %v, want ErrSignature", err)
+	}
+}
+
 func TestCachingVerifierWithdrawnKeyEndsCachedTokens(t *testing.T) {
 	f := newCacheFixture(0)
 	tok := vaultToken()

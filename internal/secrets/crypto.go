@@ -1,11 +1,12 @@
 package secrets
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/signet-platform/signet/internal/seal"
 	"github.com/signet-platform/signet/internal/store"
@@ -18,12 +19,18 @@ type Sealer interface {
 	Open(sealed, additionalData []byte) ([]byte, error)
 }
 
-// dataKeys unwraps vault data keys and remembers them by the hash of the
-// sealed bytes, so a vault re-created under the same name (with a new key)
-// never meets an old entry, and the master key is used once per vault.
+// dataKeys unwraps vault data keys and remembers them by vault, each with
+// the sealed bytes it was unwrapped from: an entry serves only the very
+// same sealed key, so a vault re-created under the same name (with a new
+// key) never meets an old entry, and the master key is used once per vault.
 type dataKeys struct {
-	mu   sync.Mutex
-	keys map[[sha256.Size]byte]*seal.Key
+	mu   sync.RWMutex
+	keys map[string]dataKey // by lower-case vault name
+}
+
+type dataKey struct {
+	sealed []byte // a copy of what key was unwrapped from
+	key    *seal.Key
 }
 
 // maxCachedDataKeys bounds the cache; past it the cache starts over.
@@ -45,26 +52,26 @@ func newDataKey(master Sealer, vault string) ([]byte, error) {
 var errWrongMasterKey = errors.New("a vault's data key does not open under this master key")
 
 func (d *dataKeys) get(master Sealer, vault string, sealed []byte) (*seal.Key, error) {
-	sum := sha256.Sum256(append(vaultKeyAD(vault), sealed...))
-	d.mu.Lock()
-	k, ok := d.keys[sum]
-	d.mu.Unlock()
-	if ok {
-		return k, nil
+	name := strings.ToLower(vault)
+	d.mu.RLock()
+	e, ok := d.keys[name]
+	d.mu.RUnlock()
+	if ok && bytes.Equal(e.sealed, sealed) {
+		return e.key, nil
 	}
 	text, err := master.Open(sealed, vaultKeyAD(vault))
 	if err != nil {
 		return nil, fmt.Errorf("vault %s: %w: %w", vault, errWrongMasterKey, err)
 	}
-	k, err = seal.ParseKey(text)
+	k, err := seal.ParseKey(text)
 	if err != nil {
 		return nil, fmt.Errorf("vault %s: data key: %w", vault, err)
 	}
 	d.mu.Lock()
 	if d.keys == nil || len(d.keys) >= maxCachedDataKeys {
-		d.keys = make(map[[sha256.Size]byte]*seal.Key)
+		d.keys = make(map[string]dataKey)
 	}
-	d.keys[sum] = k
+	d.keys[name] = dataKey{sealed: bytes.Clone(sealed), key: k}
 	d.mu.Unlock()
 	return k, nil
 }
@@ -72,7 +79,36 @@ func (d *dataKeys) get(master Sealer, vault string, sealed []byte) (*seal.Key, e
 // valueAD binds a sealed value to its vault, secret and version, so a
 // ciphertext moved to another row does not open.
 func valueAD(vault, name, version string) []byte {
-	return []byte("keyvault-secret\x00" + strings.ToLower(vault) + "\x00" + strings.ToLower(name) + "\x00" + version)
+	return appendValueAD(nil, vault, name, version)
+}
+
+// appendValueAD appends valueAD's bytes to dst, so that a caller can keep
+// them on its stack.
+func appendValueAD(dst []byte, vault, name, version string) []byte {
+	dst = append(dst, "keyvault-secret\x00"...)
+	dst = appendLower(dst, vault)
+	dst = append(dst, 0)
+	dst = appendLower(dst, name)
+	dst = append(dst, 0)
+	return append(dst, version...)
+}
+
+// appendLower appends strings.ToLower(s), folding ASCII in place (vault and
+// secret names are ASCII) and leaving anything else to strings.ToLower.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(dst, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 func (s *Server) sealValue(v store.Vault, name, version string, value []byte) ([]byte, error) {
@@ -88,7 +124,8 @@ func (s *Server) openValue(v store.Vault, name, version string, sealed []byte) (
 	if err != nil {
 		return nil, err
 	}
-	out, err := k.Open(sealed, valueAD(v.Name, name, version))
+	var buf [256]byte // 16 + a name of at most 24 + 1 + one of at most 127 + 1 + a version of 32
+	out, err := k.Open(sealed, appendValueAD(buf[:0], v.Name, name, version))
 	if err != nil {
 		return nil, fmt.Errorf("secret %s/%s/%s: %w", v.Name, name, version, err)
 	}

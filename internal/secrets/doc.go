@@ -27,8 +27,9 @@
 // result, caller address, the token's uti).
 //
 // Caches and propagation. The vault record, the caller's role assignments
-// (authz.CachingAuthorizer) and GET's secret version (sealed; every GET
-// decrypts its own copy, no plaintext is kept) are cached per replica and
+// and the decisions made from them (authz.CachingAuthorizer) and GET's
+// secret version (sealed; every GET decrypts its own copy, no plaintext is
+// kept) are cached per replica and
 // validated on every request against the store's generations: counters the
 // store moves in the same transaction as any change to RBAC or to vaults
 // and secrets. A change made through this replica takes effect on its very
@@ -59,6 +60,9 @@
 // bound in as additional data. Backups are sealed under the master key
 // bound to the tenant, so they restore only into a vault of the same tenant.
 // No secret value appears in the store, a log line or an error message.
+// GET's body is encoded by hand (encode.go, held byte for byte to
+// encoding/json by tests) and the plaintext and the encoded body are
+// zeroed once written.
 //
 // A deleted vault's secrets go with it (in the control plane's transaction):
 // Azure keeps a deleted vault recoverable; Signet does not keep vaults.

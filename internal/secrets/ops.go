@@ -140,8 +140,7 @@ func (s *Server) getSecret(req *request) (response, error) {
 	if err != nil {
 		return response{}, internalError(err)
 	}
-	str := string(value)
-	return response{http.StatusOK, req.bundle(sec, v, &str)}, nil
+	return response{http.StatusOK, &secretBundle{req: req, sec: sec, v: v, value: value}}, nil
 }
 
 // updateSecret changes a version's content type, tags and attributes

@@ -78,7 +78,8 @@ func (r route) item() string {
 // Names and versions are checked here, before RBAC, since the RBAC scope is
 // built from the name.
 func parseRoute(method, path string) (route, error) {
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	split, n := splitRoute(strings.TrimPrefix(path, "/"))
+	segs := split[:n]
 	var rt route
 	var allowed string
 	switch {
@@ -125,6 +126,23 @@ func parseRoute(method, path string) (route, error) {
 	}
 	rt.readOnly = rt.op.readOnly
 	return rt, nil
+}
+
+// splitRoute is strings.Split(path, "/") for the at most three segments a
+// route has, without allocating: n is how many of segs are set. A path of
+// more segments gives four (the rest unsplit in the last), which no route
+// matches.
+func splitRoute(path string) (segs [4]string, n int) {
+	for ; n < len(segs)-1; n++ {
+		seg, rest, found := strings.Cut(path, "/")
+		segs[n] = seg
+		if !found {
+			return segs, n + 1
+		}
+		path = rest
+	}
+	segs[n] = path
+	return segs, n + 1
 }
 
 func pick(method string, ops map[string]*operation) route {

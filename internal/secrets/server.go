@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -108,6 +109,7 @@ func (s *Server) logger() *slog.Logger {
 type request struct {
 	*http.Request
 	vault   store.Vault
+	name    string // the vault's name as resolved, before the vault is read
 	base    string // the vault URL the client used, without a trailing slash
 	path    string // the Key Vault path below the vault, e.g. /secrets/x/
 	claims  *jwt.Claims
@@ -131,6 +133,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	req.access = store.Access{Service: "keyvault", CallerAddress: remoteHost(r.RemoteAddr), Time: req.started.UTC()}
 
 	res, err := s.dispatch(req)
+	req.access.Item = req.accessItem()
 	var kerr *kvError
 	if err != nil {
 		kerr = asKVError(err)
@@ -152,6 +155,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, res)
+}
+
+// accessItem is what the access record names: what the operation set, else
+// what the route names, else the vault, as far as the request got. It is
+// built once, at the end, rather than at every step.
+func (req *request) accessItem() string {
+	switch {
+	case req.access.Item != "":
+		return req.access.Item
+	case req.route.op != nil:
+		return req.route.item()
+	case req.name != "":
+		return "vaults/" + req.name
+	}
+	return ""
 }
 
 // record writes the request's access record. A write's record is
@@ -176,8 +194,7 @@ func (s *Server) dispatch(req *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	req.base, req.path = base, path
-	req.access.Item = "vaults/" + name
+	req.name, req.base, req.path = name, base, path
 
 	claims, authErr := s.verifyToken(req)
 	vault, err := s.getVault(req.Context(), name)
@@ -194,8 +211,8 @@ func (s *Server) dispatch(req *request) (response, error) {
 		return response{}, err
 	}
 	req.route = rt
-	req.access.Action, req.access.Item = rt.op.action, rt.item()
-	if req.URL.Query().Get("api-version") == "" {
+	req.access.Action = rt.op.action
+	if apiVersion(req.URL) == "" {
 		return response{}, badParameter("The api-version query parameter is missing.")
 	}
 	if err := s.authorize(req); err != nil {
@@ -233,11 +250,30 @@ func (s *Server) resolveVault(r *http.Request) (name, base, path string, err err
 		}
 		return label, "https://" + host, escaped, nil
 	}
-	seg, rest, _ := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
+	trimmed := strings.TrimPrefix(escaped, "/")
+	seg, _, found := strings.Cut(trimmed, "/")
 	if !validVaultName(seg) {
 		return "", "", "", vaultNotFound(seg)
 	}
-	return strings.ToLower(seg), "https://" + host + "/" + seg, "/" + rest, nil
+	path = "/"
+	if found {
+		path = trimmed[len(seg):] // "/" and the rest, without a copy
+	}
+	return strings.ToLower(seg), "https://" + host + "/" + seg, path, nil
+}
+
+// apiVersion is req.URL.Query().Get("api-version"). A query of one
+// parameter with nothing to unescape (what the SDKs send on a GET) is read
+// where it is; anything else goes through url.ParseQuery.
+func apiVersion(u *url.URL) string {
+	q := u.RawQuery
+	if strings.ContainsAny(q, "&;%+") {
+		return u.Query().Get("api-version")
+	}
+	if key, value, _ := strings.Cut(q, "="); key == "api-version" {
+		return value
+	}
+	return ""
 }
 
 func vaultNotFound(name string) *kvError {
@@ -245,10 +281,35 @@ func vaultNotFound(name string) *kvError {
 }
 
 func writeJSON(w http.ResponseWriter, res response) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-cache")
+	// The header values share one backing array (one allocation where
+	// Header.Set makes one per value); each slice is capped at its own
+	// element, so an Add to one of them copies rather than overwrites the
+	// next. The keys are already canonical.
+	h := w.Header()
+	values := [...]string{"nosniff", "no-cache", "application/json; charset=utf-8"}
+	vs := values[:]
+	h["X-Content-Type-Options"] = vs[0:1:1]
+	h["Cache-Control"] = vs[1:2:2]
 	if res.body == nil {
 		w.WriteHeader(res.status)
+		return
+	}
+	if a, ok := res.body.(jsonAppender); ok {
+		bp := jsonBufs.Get().(*[]byte)
+		b := a.appendJSON((*bp)[:0])
+		h["Content-Type"] = vs[2:3:3]
+		w.WriteHeader(res.status)
+		w.Write(b)
+		// The body may hold a secret's value: neither it nor the buffer
+		// keeps a copy once written.
+		clear(b)
+		if wp, ok := res.body.(wiper); ok {
+			wp.wipe()
+		}
+		if cap(b) <= maxPooledJSON {
+			*bp = b[:0]
+			jsonBufs.Put(bp)
+		}
 		return
 	}
 	b, err := json.Marshal(res.body)
@@ -257,7 +318,7 @@ func writeJSON(w http.ResponseWriter, res response) {
 		http.Error(w, `{"error":{"code":"InternalServerError","message":"encoding"}}`, http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h["Content-Type"] = vs[2:3:3]
 	w.WriteHeader(res.status)
 	w.Write(b)
 }

@@ -123,14 +123,15 @@ func applyParams(v *store.SecretVersion, p *setParams) {
 
 // recoveryLevel is what Azure reports for a vault's soft-delete settings.
 func recoveryLevel(v store.Vault) string {
-	level := "Recoverable"
-	if v.RetentionDays < 90 {
-		level = "CustomizedRecoverable"
+	switch short := v.RetentionDays < 90; {
+	case short && v.PurgeProtection:
+		return "CustomizedRecoverable"
+	case short:
+		return "CustomizedRecoverable+Purgeable"
+	case v.PurgeProtection:
+		return "Recoverable"
 	}
-	if !v.PurgeProtection {
-		level += "+Purgeable"
-	}
-	return level
+	return "Recoverable+Purgeable"
 }
 
 func unixPtr(t time.Time) *int64 {
