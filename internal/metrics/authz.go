@@ -18,13 +18,12 @@ type Decider interface {
 type Authorizer struct {
 	next        Decider
 	allow, deny prometheus.Counter // resolved once: a label lookup per decision is as dear as a cached decision
-	service     string
 }
 
 // Authorizer decorates next; service labels its decisions ("management",
 // "blob").
 func (m *Metrics) Authorizer(service string, next Decider) *Authorizer {
-	return &Authorizer{next: next, service: service,
+	return &Authorizer{next: next,
 		allow: m.rbac.WithLabelValues(service, "allow"), deny: m.rbac.WithLabelValues(service, "deny")}
 }
 
