@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -111,5 +112,33 @@ func TestFlushCommitsQueuedRecords(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, listAccessItems(t, st)); diff != "" {
 		t.Errorf("after Flush (-want +got):\n%s", diff)
+	}
+}
+
+// Records nobody waits for linger for company: many AccessAsync records
+// go into one commit, which a record someone waits for (here Flush)
+// starts at once instead of after the linger.
+func TestAsyncRecordsLingerIntoOneCommit(t *testing.T) {
+	st := newStore(t, false)
+	r := newRecorder(st, nil, queueSize)
+	r.lingerFor = time.Hour // only the Flush can end it
+	defer r.Close()
+	const n = 100
+	for i := range n {
+		if err := r.AccessAsync(store.Access{TenantID: tenantID, Item: fmt.Sprintf("item-%03d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := st.writes.Load(); got != 0 {
+		t.Fatalf("%d commits while lingering, want 0", got)
+	}
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.writes.Load(), int64(1); got != want {
+		t.Errorf("%d commits for %d async records and a flush, want %d", got, n, want)
+	}
+	if got := len(listAccessItems(t, st)); got != n {
+		t.Errorf("%d records committed, want %d", got, n)
 	}
 }

@@ -25,6 +25,13 @@ const (
 	maxBatch = 1024
 	// writeTimeout bounds one commit; waiters get its error when it passes.
 	writeTimeout = 30 * time.Second
+	// asyncLinger is how long a batch of records nobody waits for
+	// (AccessAsync) may wait for company before it commits. Under a read
+	// load one commit then carries hundreds of records instead of a few, so
+	// the pages every commit rewrites (each index's rightmost leaf, the
+	// stream head) are written once per batch, not once per handful. A
+	// record someone waits for ends the wait at once.
+	asyncLinger = 5 * time.Millisecond
 )
 
 // request is one record waiting to be committed. At most one of signIn,
@@ -52,6 +59,8 @@ type Recorder struct {
 	now    func() time.Time
 
 	queue chan *request
+	// lingerFor is asyncLinger; tests lengthen it.
+	lingerFor time.Duration
 
 	// mu makes enqueueing and closing mutually exclusive: senders hold it
 	// shared while they send, Close holds it exclusively to set closed, so
@@ -74,12 +83,13 @@ func newRecorder(st store.Store, logger *slog.Logger, queueSize int) *Recorder {
 		logger = slog.Default()
 	}
 	r := &Recorder{
-		st:       st,
-		logger:   logger,
-		now:      time.Now,
-		queue:    make(chan *request, queueSize),
-		stop:     make(chan struct{}),
-		finished: make(chan struct{}),
+		st:        st,
+		logger:    logger,
+		now:       time.Now,
+		queue:     make(chan *request, queueSize),
+		lingerFor: asyncLinger,
+		stop:      make(chan struct{}),
+		finished:  make(chan struct{}),
 	}
 	go r.run()
 	return r
@@ -228,6 +238,9 @@ func (r *Recorder) run() {
 		select {
 		case req := <-r.queue:
 			batch = r.fill(append(batch[:0], req))
+			if !awaited(batch) {
+				batch = r.linger(batch)
+			}
 			r.commit(batch)
 		case <-r.stop:
 			// closed is set, so nothing new arrives: commit what is left.
@@ -248,6 +261,37 @@ func (r *Recorder) fill(batch []*request) []*request {
 		case req := <-r.queue:
 			batch = append(batch, req)
 		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// awaited reports whether anyone waits for a record of batch.
+func awaited(batch []*request) bool {
+	for _, req := range batch {
+		if req.done != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// linger lets a batch nobody waits for grow for up to asyncLinger: until
+// it is full, a record someone waits for arrives, or the recorder closes.
+func (r *Recorder) linger(batch []*request) []*request {
+	t := time.NewTimer(r.lingerFor)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case req := <-r.queue:
+			batch = append(batch, req)
+			if req.done != nil {
+				return r.fill(batch)
+			}
+		case <-t.C:
+			return batch
+		case <-r.stop:
 			return batch
 		}
 	}
