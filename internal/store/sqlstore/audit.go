@@ -134,7 +134,7 @@ func scanSignIn(sc scanner, extra ...any) (store.SignIn, error) {
 	return v, err
 }
 
-var signInChain = chainStream[store.SignIn]{
+var signInChain = withInserts(chainStream[store.SignIn]{
 	stream: store.StreamSignIns, table: "sign_ins", cols: signInCols,
 	keyCols: []string{"tenant_key", "principal_key"},
 	fields:  signInFields,
@@ -142,7 +142,7 @@ var signInChain = chainStream[store.SignIn]{
 	keys:    func(v store.SignIn) []string { return []string{key(v.TenantID), key(v.PrincipalID)} },
 	scan:    scanSignIn,
 	link:    func(v *store.SignIn) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
-}
+})
 
 // AppendSignIns appends records to the sign-in chain; a duplicate ID is
 // ErrConflict and, as with any error, the caller's Write keeps none of the
@@ -177,7 +177,7 @@ func scanActivity(sc scanner, extra ...any) (store.Activity, error) {
 	return v, err
 }
 
-var activityChain = chainStream[store.Activity]{
+var activityChain = withInserts(chainStream[store.Activity]{
 	stream: store.StreamActivity, table: "activity", cols: activityCols,
 	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
 	fields:  activityFields,
@@ -187,7 +187,7 @@ var activityChain = chainStream[store.Activity]{
 	},
 	scan: scanActivity,
 	link: func(v *store.Activity) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
-}
+})
 
 // AppendActivity appends records to the activity chain; a duplicate ID is
 // ErrConflict.
@@ -222,7 +222,7 @@ func scanAccess(sc scanner, extra ...any) (store.Access, error) {
 	return v, err
 }
 
-var accessChain = chainStream[store.Access]{
+var accessChain = withInserts(chainStream[store.Access]{
 	stream: store.StreamAccess, table: "access_log", cols: accessCols,
 	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
 	fields:  accessFields,
@@ -232,7 +232,7 @@ var accessChain = chainStream[store.Access]{
 	},
 	scan: scanAccess,
 	link: func(v *store.Access) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
-}
+})
 
 // AppendAccess appends data-access records to their chain; a duplicate ID
 // is ErrConflict.

@@ -60,6 +60,9 @@ func TestAuditTamper(t *testing.T) {
 		args   []any
 		want   store.AuditFault // Reason is matched as a prefix
 	}
+	// want.Seq on SQLite where it differs: there seq is the table's rowid,
+	// and a row inserted without one gets the next.
+	sqliteSeq := map[string]int64{"insert without a sequence number": 6}
 	var cases []tamper
 	// Every record of the sign-in chain, edited and deleted.
 	for i := 1; i <= 5; i++ {
@@ -128,12 +131,16 @@ func TestAuditTamper(t *testing.T) {
 					if v.OK || v.FirstBad == nil {
 						t.Fatalf("VerifyAudit(%s) after tampering = OK, want the first bad record named", c.stream)
 					}
+					want := c.want
+					if seq, ok := sqliteSeq[c.name]; ok && b.name == "SQLite" {
+						want.Seq = seq
+					}
 					got := *v.FirstBad
 					if !strings.HasPrefix(got.Reason, c.want.Reason) {
 						t.Errorf("reason %q, want it to start with %q", got.Reason, c.want.Reason)
 					}
 					got.Reason = c.want.Reason
-					if d := cmp.Diff(c.want, got); d != "" {
+					if d := cmp.Diff(want, got); d != "" {
 						t.Errorf("first bad record (-want +got):\n%s", d)
 					}
 					// The other streams are untouched.
@@ -191,5 +198,54 @@ func TestAuditPruneKeepsEvidence(t *testing.T) {
 				t.Errorf("VerifyAudit after refused prune = %+v, want record 2 missing", v.FirstBad)
 			}
 		})
+	}
+}
+
+// TestAppendAfterForgedRow checks that a row written behind the store's
+// back in the place of the next record stops appends with
+// ErrAuditChainBroken, on both backends, rather than forking the chain
+// around it or passing for a duplicate ID. On SQLite a row inserted without
+// a sequence number takes that place too (seq is the rowid).
+func TestAppendAfterForgedRow(t *testing.T) {
+	forgeries := map[string]string{
+		"chained after the head": `INSERT INTO access_log (id, time, tenant_key, tenant_id, caller_key, caller_id, client_id,
+			service, resource_key, resource_id, item, action, result, status, error_code, caller_address, token_id, seq,
+			prev_hash, hash)
+		SELECT 'forged', time, tenant_key, tenant_id, caller_key, caller_id, client_id, service, resource_key, resource_id,
+			item, action, result, status, error_code, caller_address, token_id, 6, hash, hash FROM access_log WHERE seq = 5`,
+		"without a sequence number": `INSERT INTO access_log (id, time, tenant_key, tenant_id, caller_key, caller_id,
+			client_id, service, resource_key, resource_id, item, action, result, status, error_code, caller_address, token_id)
+		SELECT 'forged', time, tenant_key, tenant_id, caller_key, caller_id, client_id, service, resource_key, resource_id,
+			item, action, result, status, error_code, caller_address, token_id FROM access_log WHERE seq = 5`,
+	}
+	for _, b := range backends {
+		for name, forge := range forgeries {
+			t.Run(b.name+"/"+name, func(t *testing.T) {
+				dsn, driver, raw := b.new(t)
+				s := open(t, dsn)
+				fillAudit(t, s)
+				if _, err := rawDB(t, driver, raw).ExecContext(t.Context(), forge); err != nil {
+					t.Fatalf("forge: %v", err)
+				}
+				batch := []store.Access{{ID: "next-1", Time: chainBase.Add(time.Minute), Result: "success"},
+					{ID: "next-2", Time: chainBase.Add(time.Minute), Result: "success"}}
+				err := s.Write(t.Context(), func(tx store.Tx) error { return tx.AppendAccess(batch) })
+				sqliteForgery := name == "without a sequence number" && b.name == "SQLite"
+				switch {
+				case name == "chained after the head" || sqliteForgery:
+					if !errors.Is(err, sqlstore.ErrAuditChainBroken) || errors.Is(err, store.ErrConflict) {
+						t.Fatalf("AppendAccess after a forged record 6: %v, want ErrAuditChainBroken", err)
+					}
+				case err != nil:
+					// PostgreSQL keeps the row's seq NULL: the chain goes on
+					// and VerifyAudit names the row.
+					t.Fatalf("AppendAccess beside a record without a sequence number: %v", err)
+				}
+				v := verifyStream(t, s, store.StreamAccess)
+				if v.OK || v.FirstBad == nil || v.FirstBad.ID != "forged" || !strings.HasPrefix(v.FirstBad.Reason, "inserted") {
+					t.Errorf("VerifyAudit(access) = %+v (first bad %+v), want the forged record named as inserted", v, v.FirstBad)
+				}
+			})
+		}
 	}
 }

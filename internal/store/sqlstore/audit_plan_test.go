@@ -57,6 +57,13 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 			store.AuditFilter{TenantID: "t", TokenID: "uti"}},
 		{"access by caller", "access_log", "access_log_caller", accessTable,
 			with(hour, func(f *store.AuditFilter) { f.PrincipalID = "p" })},
+		{"access under a scope in an hour", "access_log", "access_log_time", accessTable,
+			with(hour, func(f *store.AuditFilter) { f.ResourceID = "/subscriptions/s/resourceGroups/g" })},
+		// The activity and access logs keep no tenant index (0009): the
+		// control plane always narrows them to a scope. A tenant's hour
+		// is read off the time index, in listing order.
+		{"access of a tenant in an hour", "access_log", "access_log_time", accessTable, hour},
+		{"activity of a tenant in an hour", "activity", "activity_time", activityTable, hour},
 	}
 	for _, c := range cases {
 		where, args := auditWhere(c.f, c.tab)

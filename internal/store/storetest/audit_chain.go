@@ -22,6 +22,7 @@ var auditTests = []struct {
 	{"AuditPaging", testAuditPaging},
 	{"AuditPrune", testAuditPrune},
 	{"AuditConcurrentAppends", testAuditConcurrentAppends},
+	{"AuditBatches", testAuditBatches},
 }
 
 func verify(t *testing.T, s store.Store, stream store.AuditStream) store.AuditVerification {
