@@ -32,6 +32,9 @@ type Store struct {
 	// readStmts and writeStmts cache prepared statements per pool (the
 	// same cache for PostgreSQL's one pool). Set once migrated.
 	readStmts, writeStmts *stmtCache
+	// checkpoint syncs SQLite's WAL into the database off the writer's
+	// path (checkpoint.go). Nil for PostgreSQL.
+	checkpoint *checkpointer
 
 	// subs hear of every committed write that moved a generation.
 	subsMu sync.Mutex
@@ -114,7 +117,8 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// busy_timeout covers other processes on the same file (a second signet,
 	// the sqlite3 shell); in-process writers queue on wmu instead.
 	const common = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_txlock=immediate")
+	// The writer never checkpoints: the checkpointer does (checkpoint.go).
+	w, err := sql.Open("sqlite", path+"?"+common+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open SQLite writer: %w", err)
 	}
@@ -145,6 +149,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: open SQLite readers: %w", err)
+	}
+	if s.checkpoint, err = startCheckpointer(path, common); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	return s, nil
 }
@@ -200,6 +208,9 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 // Close releases the connections.
 func (s *Store) Close() error {
 	var errs []error
+	if s.checkpoint != nil {
+		errs = append(errs, s.checkpoint.close())
+	}
 	if s.readStmts != nil && s.readStmts != s.writeStmts {
 		errs = append(errs, s.readStmts.close())
 	}
@@ -314,6 +325,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write 
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return mapErr(err, "sqlstore: commit")
+	}
+	if s.checkpoint != nil {
+		s.checkpoint.commits.Add(1)
 	}
 	if len(t.bumped) > 0 {
 		s.notifyGenerations(t.bumped)

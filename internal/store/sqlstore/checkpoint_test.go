@@ -1,0 +1,81 @@
+package sqlstore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/signet-platform/signet/internal/store"
+)
+
+// bigWrite commits an 8 MB row (about 2,000 pages) in one Write.
+func bigWrite(t *testing.T, s *Store) {
+	t.Helper()
+	err := s.Write(t.Context(), func(stx store.Tx) error {
+		_, err := stx.(*tx).exec("CREATE TABLE IF NOT EXISTS scratch (b BLOB)")
+		if err == nil {
+			_, err = stx.(*tx).exec("INSERT INTO scratch VALUES (randomblob(8000000))")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dbSize is the size of the database file itself: what checkpoints have
+// copied out of the WAL.
+func dbSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// The writer never checkpoints, however big the WAL grows (SQLite's own
+// policy would at 1,000 pages); Close checkpoints what is left.
+func TestWriterLeavesCheckpointsToTheCheckpointer(t *testing.T) {
+	defer func(d time.Duration) { checkpointEvery = d }(checkpointEvery)
+	checkpointEvery = time.Hour
+	path := filepath.Join(t.TempDir(), "signet.db")
+	s, err := Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigWrite(t, s)
+	bigWrite(t, s)
+	if got := dbSize(t, path); got >= 8_000_000 {
+		t.Errorf("database file is %d bytes after two 8 MB commits with no checkpointer tick: the writer checkpointed", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := dbSize(t, path); got < 16_000_000 {
+		t.Errorf("database file is %d bytes after Close, want both 8 MB rows in it", got)
+	}
+}
+
+// With commits since its last run, the checkpointer copies the WAL into
+// the database on its next tick.
+func TestCheckpointerRunsAfterCommits(t *testing.T) {
+	defer func(d time.Duration) { checkpointEvery = d }(checkpointEvery)
+	checkpointEvery = 10 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "signet.db")
+	s, err := Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bigWrite(t, s)
+	deadline := time.Now().Add(10 * time.Second)
+	for dbSize(t, path) < 8_000_000 {
+		if time.Now().After(deadline) {
+			t.Fatal("the commit was not checkpointed into the database within 10 s")
+		}
+		time.Sleep(time.Millisecond) // polling the file, not guessing a duration
+	}
+}
