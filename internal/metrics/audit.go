@@ -76,8 +76,7 @@ func (r *Recorder) Access(ctx context.Context, rec store.Access) error {
 		r.m.auditFailed.WithLabelValues("access").Inc()
 		return err
 	}
-	r.m.dataPlane.WithLabelValues(boundedLabel(rec.Service), boundedLabel(rec.Action),
-		boundedLabel(rec.Result), code(rec.Status)).Inc()
+	r.m.dataPlaneCounter(rec).Inc()
 	return nil
 }
 
@@ -99,7 +98,6 @@ func (r *Recorder) AccessAsync(rec store.Access) error {
 		r.m.auditFailed.WithLabelValues("access").Inc()
 		return err
 	}
-	r.m.dataPlane.WithLabelValues(boundedLabel(rec.Service), boundedLabel(rec.Action),
-		boundedLabel(rec.Result), code(rec.Status)).Inc()
+	r.m.dataPlaneCounter(rec).Inc()
 	return nil
 }

@@ -51,6 +51,11 @@ func Middleware(o Options, h http.Handler) http.Handler {
 	if route == nil {
 		route = func(*http.Request) string { return "all" }
 	}
+	// The listener's name is formatted once, not on every line.
+	logger := o.Logger
+	if logger != nil {
+		logger = logger.With(slog.String("service", o.Service))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		clientID := clientRequestID(r)
@@ -78,11 +83,10 @@ func Middleware(o Options, h http.Handler) http.Handler {
 			if p != nil {
 				defer panic(p)
 			}
-			if o.Logger == nil || (o.SkipLog != nil && o.SkipLog(r)) {
+			if logger == nil || (o.SkipLog != nil && o.SkipLog(r)) {
 				return
 			}
 			attrs := []slog.Attr{
-				slog.String("service", o.Service),
 				slog.String("method", method(r.Method)),
 				slog.String("route", rc),
 				slog.Int("status", status),
@@ -96,7 +100,7 @@ func Middleware(o Options, h http.Handler) http.Handler {
 			if p != nil {
 				attrs = append(attrs, slog.Bool("aborted", true))
 			}
-			o.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 		h.ServeHTTP(rw, r)
 	})

@@ -3,10 +3,13 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/signet-platform/signet/internal/store"
 )
 
 // Metrics is one process's registry and the collectors the decorators feed.
@@ -25,6 +28,29 @@ type Metrics struct {
 	storeDuration *prometheus.HistogramVec // kind, result
 	rbac          *prometheus.CounterVec   // service, decision
 	certificates  *prometheus.CounterVec   // kind, operation, result
+
+	// dataPlaneByKey holds dataPlane's counters by their record fields: a
+	// data-plane read is counted on the hot path, where resolving four
+	// labels costs more than the rest of the counting. It holds one entry
+	// per series, so it is as bounded as the series are.
+	dataPlaneByKey sync.Map // dataPlaneKey → prometheus.Counter
+}
+
+type dataPlaneKey struct {
+	service, action, result string
+	status                  int
+}
+
+// dataPlaneCounter is the data-plane counter of rec's series.
+func (m *Metrics) dataPlaneCounter(rec store.Access) prometheus.Counter {
+	k := dataPlaneKey{rec.Service, rec.Action, rec.Result, rec.Status}
+	if c, ok := m.dataPlaneByKey.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.dataPlane.WithLabelValues(boundedLabel(rec.Service), boundedLabel(rec.Action),
+		boundedLabel(rec.Result), code(rec.Status))
+	m.dataPlaneByKey.Store(k, c)
+	return c
 }
 
 // latencyBuckets span a cached token (well under a millisecond) to a slow
