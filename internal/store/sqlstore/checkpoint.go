@@ -18,16 +18,31 @@ import (
 // synced the WAL. SQLite's own policy checkpoints inside the committing
 // transaction when the WAL passes 1,000 pages: under load the writer stops
 // for it every few hundred commits, and when writes are rare the WAL can
-// wait hours for its sync. A timer off the writer's path does neither:
-// the writer never checkpoints, a commit is synced within about this long,
-// and pages rewritten by many commits in between are copied to the
-// database once.
+// wait hours for its sync. A timer does neither: a commit is synced within
+// about this long, and pages rewritten by many commits in between are
+// copied to the database once.
+//
+// Each run is two checkpoints. A PASSIVE one copies the bulk of the WAL
+// while the writer goes on. It cannot finish under a steady write load (the
+// writer appends as it copies), and a WAL that is never wholly copied is
+// never rewound: it would grow without end, and every write would extend
+// the file. So a RESTART follows, holding the store's write slot: it
+// copies what the writer added meanwhile, a few pages, and lets the next
+// transaction write the WAL from its start again. The writer waits for
+// that short step only, once a run.
 var checkpointEvery = time.Second // a variable for tests
 
-// checkpointer runs PASSIVE checkpoints (they wait for no reader or
-// writer) on a connection of its own.
+// testHookAfterPassive, when set, runs between a run's two steps (a test
+// writes there, as a steady writer would during the copy).
+var testHookAfterPassive func()
+
+// checkpointer runs the checkpoints on a connection of its own.
 type checkpointer struct {
-	db      *sql.DB
+	db *sql.DB
+	// slot is the store's write slot: held for the RESTART step, so that
+	// no writer is inside a transaction then and none contends for
+	// SQLite's lock while it runs.
+	slot    chan struct{}
 	commits atomic.Int64 // write transactions committed since the last run
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -35,8 +50,13 @@ type checkpointer struct {
 	err     error // close's
 }
 
-func startCheckpointer(path, dsnParams string) (*checkpointer, error) {
-	db, err := sql.Open("sqlite", path+"?"+dsnParams)
+func startCheckpointer(path string, slot chan struct{}) (*checkpointer, error) {
+	// synchronous=NORMAL: a checkpoint syncs the WAL before it copies and
+	// the database after. A short busy timeout: RESTART waits for readers
+	// still using the WAL, and it holds the write slot while it waits, so
+	// it gives up soon (the next run tries again) rather than stall
+	// writers behind a long read (an export, a verification).
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(50)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite checkpointer: %w", err)
 	}
@@ -44,7 +64,7 @@ func startCheckpointer(path, dsnParams string) (*checkpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c := &checkpointer{db: db, slot: slot, stop: make(chan struct{})}
 	c.done.Add(1)
 	go c.run()
 	return c, nil
@@ -62,13 +82,36 @@ func (c *checkpointer) run() {
 			if c.commits.Swap(0) == 0 {
 				continue
 			}
-			if err := c.checkpoint(context.Background(), "PASSIVE"); err != nil {
+			if err := c.runOnce(); err != nil {
 				// The next tick tries again; the WAL only grows meanwhile.
 				c.commits.Add(1)
 				slog.Warn("sqlstore: WAL checkpoint failed", slog.String("cause", err.Error()))
 			}
 		}
 	}
+}
+
+// runOnce copies the WAL into the database and rewinds it (see
+// checkpointEvery).
+func (c *checkpointer) runOnce() error {
+	ctx := context.Background()
+	if err := c.checkpoint(ctx, "PASSIVE"); err != nil {
+		return err
+	}
+	if testHookAfterPassive != nil {
+		testHookAfterPassive()
+	}
+	select {
+	case c.slot <- struct{}{}:
+	case <-c.stop:
+		return nil // closing
+	}
+	defer func() { <-c.slot }()
+	err := c.checkpoint(ctx, "RESTART")
+	if isBusy(err) {
+		return nil // a reader held on: the next run rewinds
+	}
+	return err
 }
 
 func (c *checkpointer) checkpoint(ctx context.Context, mode string) error {
@@ -87,6 +130,8 @@ func (c *checkpointer) close() error {
 	c.closed.Do(func() {
 		close(c.stop)
 		c.done.Wait()
+		// Writers are done; the last connection's close checkpoints
+		// whatever this leaves.
 		c.err = c.checkpoint(context.Background(), "PASSIVE")
 		if err := c.db.Close(); c.err == nil {
 			c.err = err

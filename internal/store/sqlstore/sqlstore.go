@@ -150,7 +150,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: open SQLite readers: %w", err)
 	}
-	if s.checkpoint, err = startCheckpointer(path, common); err != nil {
+	if s.checkpoint, err = startCheckpointer(path, s.writeSlot); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
