@@ -59,6 +59,8 @@ type Recorder struct {
 	now    func() time.Time
 
 	queue chan *request
+	// nudge ends a linger early (see linger).
+	nudge chan struct{}
 	// lingerFor is asyncLinger; tests lengthen it.
 	lingerFor time.Duration
 
@@ -94,6 +96,7 @@ func newRecorder(st store.Store, logger *slog.Logger, queueSize int) *Recorder {
 		logger:    logger,
 		now:       time.Now,
 		queue:     make(chan *request, queueSize),
+		nudge:     make(chan struct{}, 1),
 		lingerFor: asyncLinger,
 		stop:      make(chan struct{}),
 		finished:  make(chan struct{}),
@@ -218,10 +221,19 @@ func (r *Recorder) enqueue(ctx context.Context, req *request) error {
 	// while we hold the read lock, so this send always makes progress.
 	select {
 	case r.queue <- req:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("audit: queue full: %w", context.Cause(ctx))
 	}
+	if req.done != nil || len(r.queue) >= cap(r.queue)/2 {
+		// End a linger now: someone waits, or the queue should drain
+		// before it makes callers wait. A nudge left over when nobody
+		// lingers only ends the next linger early.
+		select {
+		case r.nudge <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 // Close stops accepting records, commits every record already queued, waits
@@ -284,25 +296,21 @@ func awaited(batch []*request) bool {
 	return false
 }
 
-// linger lets a batch nobody waits for grow for up to asyncLinger: until
-// it is full, a record someone waits for arrives, or the recorder closes.
+// linger lets a batch nobody waits for grow for up to lingerFor. The
+// writer sleeps meanwhile rather than wake for every record (a wakeup per
+// data-plane read, each one a goroutine switch ahead of the requests on
+// that core): records wait in the queue, and the writer takes them all when
+// the time is up, a record someone waits for arrives or the queue is half
+// full (enqueue's nudge), or the recorder closes.
 func (r *Recorder) linger(batch []*request) []*request {
 	t := time.NewTimer(r.lingerFor)
 	defer t.Stop()
-	for len(batch) < maxBatch {
-		select {
-		case req := <-r.queue:
-			batch = append(batch, req)
-			if req.done != nil {
-				return r.fill(batch)
-			}
-		case <-t.C:
-			return batch
-		case <-r.stop:
-			return batch
-		}
+	select {
+	case <-t.C:
+	case <-r.nudge:
+	case <-r.stop:
 	}
-	return batch
+	return r.fill(batch)
 }
 
 // commit writes batch in one transaction and wakes every waiter with the
