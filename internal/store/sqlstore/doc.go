@@ -12,7 +12,9 @@
 // Concurrency: SQLite runs in WAL mode with one writer connection (writes are
 // serialized in-process and begin IMMEDIATE, so they never deadlock on lock
 // upgrades) and a pool of query_only reader connections, each Read seeing one
-// snapshot. PostgreSQL writes run SERIALIZABLE and are retried on
+// snapshot. The writer never checkpoints: a timer on a connection of its own
+// copies the WAL into the database once a second after commits and rewinds
+// it under the write slot (checkpoint.go). PostgreSQL writes run SERIALIZABLE and are retried on
 // serialization failures and deadlocks (SQLSTATE 40001, 40P01), which is why
 // store.Store documents that a Write callback may run more than once; reads
 // run REPEATABLE READ, READ ONLY. Never call Write from inside a Write
