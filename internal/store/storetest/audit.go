@@ -53,13 +53,7 @@ func testSignIns(t *testing.T, s store.Store) {
 	write(t, s, func(tx store.Tx) error { return tx.AppendSignIns([]store.SignIn{ins[4], ins[2], ins[1]}) })
 	write(t, s, func(tx store.Tx) error { return tx.AppendSignIns(nil) })
 
-	pick := func(idx ...int) []store.SignIn {
-		var out []store.SignIn
-		for _, i := range idx {
-			out = append(out, ins[i-1])
-		}
-		return out
-	}
+	pick := func(idx ...int) []store.SignIn { return nth(ins, idx...) }
 	cases := []struct {
 		name string
 		f    store.AuditFilter
@@ -118,13 +112,7 @@ func testActivity(t *testing.T, s store.Store) {
 	write(t, s, func(tx store.Tx) error { return tx.AppendActivity([]store.Activity{acts[2], acts[0]}) })
 	write(t, s, func(tx store.Tx) error { return tx.AppendActivity([]store.Activity{acts[3], acts[1]}) })
 
-	pick := func(idx ...int) []store.Activity {
-		var out []store.Activity
-		for _, i := range idx {
-			out = append(out, acts[i-1])
-		}
-		return out
-	}
+	pick := func(idx ...int) []store.Activity { return nth(acts, idx...) }
 	cases := []struct {
 		name string
 		f    store.AuditFilter
@@ -167,13 +155,7 @@ func testAccess(t *testing.T, s store.Store) {
 	}
 	write(t, s, func(tx store.Tx) error { return tx.AppendAccess([]store.Access{recs[2], recs[0]}) })
 	write(t, s, func(tx store.Tx) error { return tx.AppendAccess([]store.Access{recs[3], recs[1]}) })
-	pick := func(idx ...int) []store.Access {
-		var out []store.Access
-		for _, i := range idx {
-			out = append(out, recs[i-1])
-		}
-		return out
-	}
+	pick := func(idx ...int) []store.Access { return nth(recs, idx...) }
 	cases := []struct {
 		name string
 		f    store.AuditFilter

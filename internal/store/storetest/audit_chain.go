@@ -133,26 +133,20 @@ func testAuditFilters(t *testing.T, s store.Store) {
 		}
 		return tx.AppendSignIns(ins)
 	})
-	pick := func(xs []store.Activity, idx ...int) (out []store.Activity) {
-		for _, i := range idx {
-			out = append(out, xs[i-1])
-		}
-		return out
-	}
 	actCases := []struct {
 		name string
 		f    store.AuditFilter
 		want []store.Activity
 	}{
-		{"resource", store.AuditFilter{ResourceID: upper(vm1ID)}, pick(acts, 1)},
-		{"resource group scope", store.AuditFilter{ResourceID: rg + "/"}, pick(acts, 3, 2, 1)},
-		{"subscription scope", store.AuditFilter{ResourceID: rg[:strings.Index(rg, "/resourceGroups")]}, pick(acts, 3, 2, 1)},
-		{"root scope", store.AuditFilter{ResourceID: "/"}, pick(acts, 3, 2, 1)},
-		{"sibling", store.AuditFilter{ResourceID: vm10}, pick(acts, 2)},
-		{"operation", store.AuditFilter{Operation: strings.ToUpper("Microsoft.Compute/virtualMachines/delete")}, pick(acts, 2)},
+		{"resource", store.AuditFilter{ResourceID: upper(vm1ID)}, nth(acts, 1)},
+		{"resource group scope", store.AuditFilter{ResourceID: rg + "/"}, nth(acts, 3, 2, 1)},
+		{"subscription scope", store.AuditFilter{ResourceID: rg[:strings.Index(rg, "/resourceGroups")]}, nth(acts, 3, 2, 1)},
+		{"root scope", store.AuditFilter{ResourceID: "/"}, nth(acts, 3, 2, 1)},
+		{"sibling", store.AuditFilter{ResourceID: vm10}, nth(acts, 2)},
+		{"operation", store.AuditFilter{Operation: strings.ToUpper("Microsoft.Compute/virtualMachines/delete")}, nth(acts, 2)},
 		{"token id never matches activity", store.AuditFilter{TokenID: "uti-1"}, nil},
-		{"after", store.AuditFilter{After: store.AuditCursor{Time: acts[1].Time, ID: acts[1].ID}}, pick(acts, 1)},
-		{"after, same time, smaller id", store.AuditFilter{After: store.AuditCursor{Time: acts[1].Time, ID: acts[1].ID + "z"}}, pick(acts, 2, 1)},
+		{"after", store.AuditFilter{After: store.AuditCursor{Time: acts[1].Time, ID: acts[1].ID}}, nth(acts, 1)},
+		{"after, same time, smaller id", store.AuditFilter{After: store.AuditCursor{Time: acts[1].Time, ID: acts[1].ID + "z"}}, nth(acts, 2, 1)},
 	}
 	read(t, s, func(tx store.Tx) error {
 		for _, c := range actCases {

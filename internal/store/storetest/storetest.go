@@ -115,3 +115,12 @@ func testPing(t *testing.T, s store.Store) {
 
 // upper changes an identifier's case, to check case-insensitive matching.
 func upper(s string) string { return strings.ToUpper(s) }
+
+// nth returns xs's elements at the 1-based positions idx, in that order.
+func nth[T any](xs []T, idx ...int) []T {
+	out := make([]T, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, xs[i-1])
+	}
+	return out
+}
