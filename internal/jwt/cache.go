@@ -65,7 +65,7 @@ func (c *CachingVerifier) Verify(token string) (*Claims, error) {
 		return c.Verifier.Verify(token) // refused there, never hashed or cached
 	}
 	sum := tokenHash(token)
-	now := c.now().Unix()
+	now := c.Verifier.now().Unix()
 
 	c.mu.RLock()
 	e, ok := c.entries[sum]
@@ -74,7 +74,7 @@ func (c *CachingVerifier) Verify(token string) (*Claims, error) {
 		// The key is looked up again on every hit; keys.Manager and
 		// RemoteKeySet hand out the same object while a key is unchanged,
 		// so the comparison is mostly a pointer comparison.
-		if now < e.until && now+int64(c.leeway()/time.Second) >= e.claims.NotBefore {
+		if now < e.until && now+int64(c.Verifier.leeway()/time.Second) >= e.claims.NotBefore {
 			if pub, found := c.Verifier.Keys.PublicKey(e.kid); found && (pub == e.key || pub.Equal(e.key)) {
 				claims := e.claims
 				return &claims, nil
@@ -85,31 +85,23 @@ func (c *CachingVerifier) Verify(token string) (*Claims, error) {
 		c.mu.Unlock()
 	}
 
-	claims, err := c.Verifier.Verify(token)
+	claims, kid, pub, err := c.Verifier.verify(token)
 	if err != nil {
 		return nil, err
 	}
-	c.remember(sum, token, claims, now)
+	c.remember(sum, claims, kid, pub, now)
 	out := *claims
 	return &out, nil
 }
 
-func (c *CachingVerifier) remember(sum [sha256.Size]byte, token string, claims *Claims, now int64) {
-	until := claims.Expiry - int64(c.leeway()/time.Second)
+// remember caches claims tied to the key (kid, pub) that verified them, so
+// a hit can check that key is still the one the set holds.
+func (c *CachingVerifier) remember(sum [sha256.Size]byte, claims *Claims, kid string, pub *rsa.PublicKey, now int64) {
+	until := claims.Expiry - int64(c.Verifier.leeway()/time.Second)
 	if until <= now {
 		return
 	}
-	// The token verified, so its header parses and names a key that is in
-	// the set; both are read again so a hit can check the key is still there.
-	p, err := Parse(token)
-	if err != nil {
-		return
-	}
-	pub, ok := c.Verifier.Keys.PublicKey(p.Header.Kid)
-	if !ok {
-		return
-	}
-	e := cachedToken{claims: *claims, kid: p.Header.Kid, key: pub, until: until}
+	e := cachedToken{claims: *claims, kid: kid, key: pub, until: until}
 	if len(claims.Roles) > 0 {
 		e.claims.Roles = append([]string(nil), claims.Roles...)
 	}
@@ -148,25 +140,7 @@ func (c *CachingVerifier) evictLocked(now int64, limit int) {
 
 // Len reports how many tokens are cached (for tests and metrics).
 func (c *CachingVerifier) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return len(c.entries)
-}
-
-func (c *CachingVerifier) now() time.Time {
-	if c.Verifier.Now != nil {
-		return c.Verifier.Now()
-	}
-	return time.Now()
-}
-
-func (c *CachingVerifier) leeway() time.Duration {
-	switch l := c.Verifier.Leeway; {
-	case l == 0:
-		return DefaultLeeway
-	case l < 0:
-		return 0
-	default:
-		return l
-	}
 }

@@ -263,3 +263,44 @@ func BenchmarkCachingVerifierHit(b *testing.B) {
 		}
 	}
 }
+
+// flippingKeys answers the first lookup with one key and every later one
+// with another, as a key set whose kid is replaced mid-verification would.
+type flippingKeys struct {
+	mu           sync.Mutex
+	first, after *rsa.PublicKey
+	lookups      int
+}
+
+func (f *flippingKeys) PublicKey(string) (*rsa.PublicKey, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups++
+	if f.lookups == 1 {
+		return f.first, true
+	}
+	return f.after, true
+}
+
+// The cache entry is tied to the key that checked the signature, not to
+// whatever the set holds a moment later: once k1 names another key, the
+// token goes through the full check and is refused.
+func TestCachingVerifierTiesEntryToVerifyingKey(t *testing.T) {
+	keys := &flippingKeys{first: &testKey().PublicKey, after: &otherKey().PublicKey}
+	cv := &CachingVerifier{Verifier: &Verifier{
+		Keys:        keys,
+		ValidIssuer: func(iss string) bool { return iss == testIssuer },
+		Audiences:   []string{"https://vault.azure.net"},
+		Now:         func() time.Time { return testNow },
+	}}
+	tok := vaultToken()
+	if _, err := cv.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keys.lookups, 1; got != want {
+		t.Errorf("key lookups for one miss = %d, want %d", got, want)
+	}
+	if _, err := cv.Verify(tok); !errors.Is(err, ErrSignature) {
+		t.Errorf("Verify after k1 became another key = %v, want ErrSignature", err)
+	}
+}

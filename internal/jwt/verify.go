@@ -40,22 +40,30 @@ type Verifier struct {
 // signature, exp and nbf (both required), issuer, audience. It returns the
 // claims with Audience set to the token's aud value that matched.
 func (v *Verifier) Verify(token string) (*Claims, error) {
+	claims, _, _, err := v.verify(token)
+	return claims, err
+}
+
+// verify is Verify that also returns the kid and the key that checked the
+// signature, for CachingVerifier to tie its entry to.
+func (v *Verifier) verify(token string) (_ *Claims, kid string, _ *rsa.PublicKey, _ error) {
 	p, err := Parse(token)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	if p.Header.Alg != RS256 {
-		return nil, fmt.Errorf("%w: %q (access tokens are RS256)", ErrAlgorithm, p.Header.Alg)
+		return nil, "", nil, fmt.Errorf("%w: %q (access tokens are RS256)", ErrAlgorithm, p.Header.Alg)
 	}
 	if v.Keys == nil {
-		return nil, fmt.Errorf("%w: verifier has no key set", ErrUnknownKey)
+		return nil, "", nil, fmt.Errorf("%w: verifier has no key set", ErrUnknownKey)
 	}
-	pub, ok := v.Keys.PublicKey(p.Header.Kid)
+	kid = p.Header.Kid
+	pub, ok := v.Keys.PublicKey(kid)
 	if !ok {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, p.Header.Kid)
+		return nil, "", nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
 	if err := p.VerifySignature(pub, RS256); err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 
 	// The fields declared here are shallower than Claims' and so take the
@@ -70,38 +78,28 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		Iat *numericDate `json:"iat"`
 	}
 	if err := json.Unmarshal(p.Payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+		return nil, "", nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
 	if c.Exp == nil {
-		return nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
+		return nil, "", nil, fmt.Errorf("%w: no exp claim", ErrMalformed)
 	}
 	if c.Nbf == nil {
-		return nil, fmt.Errorf("%w: no nbf claim", ErrMalformed)
-	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	leeway := v.Leeway
-	if leeway == 0 {
-		leeway = DefaultLeeway
-	} else if leeway < 0 {
-		leeway = 0
+		return nil, "", nil, fmt.Errorf("%w: no nbf claim", ErrMalformed)
 	}
 	// Written so that nothing overflows, whatever the token says.
-	nowS, leewayS := now().Unix(), int64(leeway/time.Second)
+	nowS, leewayS := v.now().Unix(), int64(v.leeway()/time.Second)
 	if nowS-leewayS >= int64(*c.Exp) {
-		return nil, fmt.Errorf("%w: exp %s", ErrExpired, time.Unix(int64(*c.Exp), 0).UTC().Format(time.RFC3339))
+		return nil, "", nil, fmt.Errorf("%w: exp %s", ErrExpired, time.Unix(int64(*c.Exp), 0).UTC().Format(time.RFC3339))
 	}
 	if nowS+leewayS < int64(*c.Nbf) {
-		return nil, fmt.Errorf("%w: nbf %s", ErrNotYetValid, time.Unix(int64(*c.Nbf), 0).UTC().Format(time.RFC3339))
+		return nil, "", nil, fmt.Errorf("%w: nbf %s", ErrNotYetValid, time.Unix(int64(*c.Nbf), 0).UTC().Format(time.RFC3339))
 	}
 	if v.ValidIssuer == nil || !v.ValidIssuer(c.Issuer) {
-		return nil, fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
+		return nil, "", nil, fmt.Errorf("%w: %q", ErrIssuer, c.Issuer)
 	}
 	matched, ok := v.matchAudience(c.Aud)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrAudience, []string(c.Aud))
+		return nil, "", nil, fmt.Errorf("%w: %q", ErrAudience, []string(c.Aud))
 	}
 
 	claims := c.Claims
@@ -111,7 +109,26 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if c.Iat != nil {
 		claims.IssuedAt = int64(*c.Iat)
 	}
-	return &claims, nil
+	return &claims, kid, pub, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// leeway is Leeway resolved: DefaultLeeway when zero, none when negative.
+func (v *Verifier) leeway() time.Duration {
+	switch {
+	case v.Leeway == 0:
+		return DefaultLeeway
+	case v.Leeway < 0:
+		return 0
+	default:
+		return v.Leeway
+	}
 }
 
 func (v *Verifier) matchAudience(auds []string) (string, bool) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,7 +125,7 @@ func (m *Manager) Sign(claims any) (string, error) {
 	if k == nil {
 		return "", ErrNoActiveKey
 	}
-	return jwt.Sign(k.priv, k.rec.KID, k.x5t, claims)
+	return jwt.Sign(k.priv, k.rec.KID, k.jwk.X5t, claims)
 }
 
 // ActiveKID returns the kid Sign uses now, "" when there is none.
@@ -248,24 +249,18 @@ func (m *Manager) reload(ctx context.Context) error {
 		next.keys = append(next.keys, k)
 		next.byKID[rec.KID] = k
 	}
-	slices.SortFunc(next.keys, func(a, b *loadedKey) int {
-		if c := a.rec.ActiveAt.Compare(b.rec.ActiveAt); c != 0 {
-			return c
-		}
-		return compareStrings(a.rec.KID, b.rec.KID)
-	})
+	slices.SortFunc(next.keys, func(a, b *loadedKey) int { return byActive(&a.rec, &b.rec) })
 	m.state.Store(next)
 	return nil
 }
 
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// byActive orders keys by ActiveAt, then KID: the order keyState keeps and
+// maintenance walks.
+func byActive(a, b *store.SigningKey) int {
+	if c := a.ActiveAt.Compare(b.ActiveAt); c != 0 {
+		return c
 	}
-	return 0
+	return strings.Compare(a.KID, b.KID)
 }
 
 func (m *Manager) now() time.Time {

@@ -484,3 +484,36 @@ func TestInitValidates(t *testing.T) {
 
 // nopStore fails every call; Init must reject the configuration before use.
 type nopStore struct{ store.Store }
+
+// A token's header names its key as the JWKS does: kid and x5t both, the
+// x5t being the published certificate's thumbprint (Entra's kid equals it).
+func TestTokenHeaderMatchesJWKS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, t.TempDir())
+		defer st.Close()
+		m := newManager(st, newKey(t))
+		if err := m.Init(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p, err := jwt.Parse(mustSign(t, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set jwt.JWKS
+		if err := json.Unmarshal(m.JWKS(), &set); err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Keys) != 1 {
+			t.Fatalf("JWKS has %d keys, want 1", len(set.Keys))
+		}
+		k := set.Keys[0]
+		got := [2]string{p.Header.Kid, p.Header.X5t}
+		want := [2]string{k.Kid, k.X5t}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("token header kid, x5t differ from the JWKS (-want +got):\n%s", diff)
+		}
+		if p.Header.X5t != p.Header.Kid {
+			t.Errorf("x5t %q != kid %q", p.Header.X5t, p.Header.Kid)
+		}
+	})
+}

@@ -27,8 +27,7 @@ const certValidity = 10 * 365 * 24 * time.Hour
 type loadedKey struct {
 	rec  store.SigningKey // PrivateKeySealed dropped
 	priv *rsa.PrivateKey
-	x5t  string
-	jwk  jwt.JWK
+	jwk  jwt.JWK // its X5t is the x5t Sign puts in token headers
 }
 
 // sealAD binds a sealed private key to its row.
@@ -116,7 +115,6 @@ func openKey(sk *seal.Key, rec store.SigningKey) (*loadedKey, error) {
 	return &loadedKey{
 		rec:  rec,
 		priv: priv,
-		x5t:  jwt.ThumbprintSHA1(rec.CertificateDER),
 		jwk:  jwt.RSAPublicJWK(rec.KID, &priv.PublicKey, rec.CertificateDER),
 	}, nil
 }

@@ -157,7 +157,7 @@ func (m *Manager) rotationDue(recs []store.SigningKey, now time.Time) bool {
 // key's ActiveAt, and tokens it signed live at most MaxTokenLifetime longer.
 func (m *Manager) maintenance(recs []store.SigningKey, now time.Time) (updates []store.SigningKey, deletes []string) {
 	sorted := slices.Clone(recs)
-	sortByActive(sorted)
+	slices.SortFunc(sorted, func(a, b store.SigningKey) int { return byActive(&a, &b) })
 	active := activeRecord(sorted, now)
 	for i, r := range sorted {
 		if i+1 < len(sorted) && !sorted[i+1].ActiveAt.After(now) && (r.RetiredAt.IsZero() || r.UnpublishAt.IsZero()) {
@@ -175,15 +175,6 @@ func (m *Manager) maintenance(recs []store.SigningKey, now time.Time) (updates [
 		}
 	}
 	return updates, deletes
-}
-
-func sortByActive(recs []store.SigningKey) {
-	slices.SortFunc(recs, func(a, b store.SigningKey) int {
-		if c := a.ActiveAt.Compare(b.ActiveAt); c != 0 {
-			return c
-		}
-		return compareStrings(a.KID, b.KID)
-	})
 }
 
 // activeRecord returns the published key with the latest ActiveAt <= now.

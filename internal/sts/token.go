@@ -194,7 +194,6 @@ func (s *Server) mint(ctx context.Context, req *tokenRequest, client *authentica
 		req.signIn.TokenID = uti
 		return nil, oauth2.ServerError(fmt.Errorf("sign token: %w", signErr))
 	}
-	req.signIn.TokenID = uti
 
 	lifetime := exp - iat
 	resp := &tokenResponse{
