@@ -44,6 +44,14 @@ func (t *AppSecretTable) Issue(app string) (string, error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	secret := base64.RawURLEncoding.EncodeToString(b[:])
+	t.Set(app, secret)
+	return secret, nil
+}
+
+// Set installs secret for app, replacing any earlier one: a secret issued
+// elsewhere and restored after a restart. Unlike Issue it accepts app "",
+// the host's own identities, for callers that hand the host a secret too.
+func (t *AppSecretTable) Set(app, secret string) {
 	h := sha256.Sum256([]byte(secret))
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -51,7 +59,6 @@ func (t *AppSecretTable) Issue(app string) (string, error) {
 		delete(t.byHash, old)
 	}
 	t.byHash[h], t.byApp[app] = app, h
-	return secret, nil
 }
 
 // Revoke forgets app's secret.
@@ -120,8 +127,7 @@ func (h *AppService) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	var q query
 	if err := parseQuery(r.URL.RawQuery, &q); err != nil {
-		return &httpError{status: http.StatusBadRequest, code: "invalid_request",
-			msg: "Malformed query string: " + err.Error()}
+		return malformedQuery(err)
 	}
 	// The version decides which header carries the secret and which
 	// selector is allowed, so it is read before authentication.

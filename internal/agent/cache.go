@@ -290,10 +290,7 @@ func (c *Cache) refresh(e *entry) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failures++
-	d := c.cfg.RetryBase << min(e.failures-1, 20)
-	if d > c.cfg.RetryMax || d <= 0 {
-		d = c.cfg.RetryMax
-	}
+	d := backoff(c.cfg.RetryBase, c.cfg.RetryMax, e.failures)
 	var rej *RejectedError
 	if errors.As(f.err, &rej) {
 		// The identity is refused; keep serving the token already issued

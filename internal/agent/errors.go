@@ -37,6 +37,11 @@ func badRequest(code, msg string) *httpError {
 	return &httpError{status: http.StatusBadRequest, code: code, msg: msg}
 }
 
+// malformedQuery is the answer to a query string parseQuery refused.
+func malformedQuery(err error) *httpError {
+	return badRequest("invalid_request", "Malformed query string: "+err.Error())
+}
+
 // errMetadataHeader is IMDS's answer to a request without "Metadata: true",
 // which is also what the DefaultAzureCredential probe (reference §1.5) gets.
 var errMetadataHeader = badRequest("bad_request_102", "Required metadata header not specified")

@@ -409,3 +409,29 @@ func TestArcRefusesUnsafeKeyDir(t *testing.T) {
 		t.Errorf("status %d, challenge %q; want 500 and none", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 }
+
+// Set (a restored secret) and Issue share one table: a later secret for an
+// app replaces the earlier one, whichever made it, and Revoke forgets it.
+func TestAppSecretTableSet(t *testing.T) {
+	tab := NewAppSecretTable()
+	tab.Set("", "host-secret")
+	tab.Set(testApp, "restored")
+	issued, err := tab.Issue(testApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab.Revoke("")
+	for _, tc := range []struct {
+		secret, app string
+		ok          bool
+	}{
+		{"restored", "", false}, // replaced by Issue
+		{issued, testApp, true},
+		{"host-secret", "", false}, // revoked
+	} {
+		app, ok := tab.AppForSecret(tc.secret)
+		if app != tc.app || ok != tc.ok {
+			t.Errorf("AppForSecret(%q) = %q, %v; want %q, %v", tc.secret, app, ok, tc.app, tc.ok)
+		}
+	}
+}

@@ -86,8 +86,7 @@ func (h *IMDS) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	var q query
 	if err := parseQuery(r.URL.RawQuery, &q); err != nil {
-		return &httpError{status: http.StatusBadRequest, code: "invalid_request",
-			msg: "Malformed query string: " + err.Error()}
+		return malformedQuery(err)
 	}
 	if instance {
 		return h.serveInstance(w, &q)

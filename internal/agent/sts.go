@@ -172,11 +172,16 @@ func (c *STSClient) markFailure(i int, now time.Time) {
 	defer c.mu.Unlock()
 	h := &c.health[i]
 	h.failures++
-	d := c.cfg.BackoffBase << min(h.failures-1, 20)
-	if d > c.cfg.BackoffMax || d <= 0 {
-		d = c.cfg.BackoffMax
+	h.skipUntil = now.Add(backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, h.failures))
+}
+
+// backoff is base·2^(failures-1), capped at limit (and on overflow).
+func backoff(base, limit time.Duration, failures int) time.Duration {
+	d := base << min(failures-1, 20)
+	if d > limit || d <= 0 {
+		d = limit
 	}
-	h.skipUntil = now.Add(d)
+	return d
 }
 
 func (c *STSClient) markHealthy(i int) {

@@ -98,10 +98,8 @@ func tokenFields(t *Token, kind responseKind, resource string, extra map[string]
 		// App Service does not send ext_expires_in; IMDS does.
 		fs = append(fs, field{name: "ext_expires_in", hole: holeExtExpiresIn, dyn: true})
 	}
-	for _, k := range []string{"msi_res_id"} {
-		if v, ok := extra[k]; ok {
-			fs = append(fs, field{name: k, value: str(v)})
-		}
+	if v, ok := extra["msi_res_id"]; ok {
+		fs = append(fs, field{name: "msi_res_id", value: str(v)})
 	}
 	fs = append(fs, field{name: "not_before", value: unix(t.IssuedAt)})
 	if v, ok := extra["object_id"]; ok {

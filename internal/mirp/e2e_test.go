@@ -135,10 +135,29 @@ func TestAgentEndToEnd(t *testing.T) {
 		t.Errorf("state files (-want +got):\n%s", d)
 	}
 
+	if d := cmp.Diff([]string{siteID}, a.Apps()); d != "" {
+		t.Errorf("apps (-want +got):\n%s", d)
+	}
+	// An unchanged list is not written again (Sync runs every second).
+	listPath := filepath.Join(dir, "identities.json")
+	before, err := os.Stat(listPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatalf("second Sync: %v", err)
+	}
+	if after, err := os.Stat(listPath); err != nil || !os.SameFile(before, after) {
+		t.Errorf("identities.json replaced by a Sync that changed nothing (err %v)", err)
+	}
+
 	// A restarted agent serves the same identities without MIRP.
 	restarted := f.newAgent("https://127.0.0.1:1", roots, dir)
 	if err := restarted.Load(); err != nil {
 		t.Fatalf("Load: %v", err)
+	}
+	if d := cmp.Diff([]string{siteID}, restarted.Apps()); d != "" {
+		t.Errorf("loaded apps (-want +got):\n%s", d)
 	}
 	if got, want := restarted.NodeID(), a.NodeID(); got != want {
 		t.Errorf("loaded node id %q, want %q", got, want)

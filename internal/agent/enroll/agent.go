@@ -56,8 +56,8 @@ type Agent struct {
 	nodeID   string
 	nodeKey  crypto.Signer
 	nodeCert *x509.Certificate
-	caPEM    []byte
-	listed   []listedIdentity            // the last list MIRP returned
+	listed   []listedIdentity            // the last list a Sync kept, or Load read back
+	unsaved  bool                        // identitiesFile does not hold listed yet
 	creds    map[string]*credential      // by lower-cased client id
 	byApp    map[string][]agent.Identity // by lower-cased app id; "" is the host
 }
@@ -131,6 +131,22 @@ func (a *Agent) Identities(app string) []agent.Identity {
 	return a.byApp[strings.ToLower(app)]
 }
 
+// Apps returns the apps (as MIRP spells their resource ids) that the
+// identities Identities serves are placed on, each once, ignoring case.
+func (a *Agent) Apps() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	seen := map[string]bool{}
+	var apps []string
+	for _, l := range a.listed {
+		if k := strings.ToLower(l.App); k != "" && !seen[k] {
+			seen[k] = true
+			apps = append(apps, l.App)
+		}
+	}
+	return apps
+}
+
 // Enroll enrolls the host with a join token: it generates the node key
 // here, sends MIRP a CSR with the token, and stores the node certificate,
 // the MIRP CA certificates and the node id in StateDir.
@@ -180,7 +196,7 @@ func (a *Agent) Enroll(ctx context.Context, joinToken string) error {
 		return fmt.Errorf("enroll: clear old identities: %w", err)
 	}
 	a.mu.Lock()
-	a.nodeID, a.nodeKey, a.nodeCert, a.caPEM = resp.NodeID, key, cert, cas
+	a.nodeID, a.nodeKey, a.nodeCert = resp.NodeID, key, cert
 	a.listed, a.creds, a.byApp = nil, map[string]*credential{}, map[string][]agent.Identity{}
 	a.mu.Unlock()
 	// The enrollment connection carries no client certificate: later calls
@@ -210,8 +226,9 @@ func (a *Agent) Load() error {
 	if err != nil {
 		return err
 	}
-	cas, err := os.ReadFile(filepath.Join(dir, caFile))
-	if err != nil {
+	// Nothing reads the CA bundle back (MIRP sends it with every
+	// certificate), but an enrollment without it is incomplete.
+	if _, err := os.ReadFile(filepath.Join(dir, caFile)); err != nil {
 		return fmt.Errorf("enroll: read CA certificates: %w", err)
 	}
 	var listed []listedIdentity
@@ -238,7 +255,7 @@ func (a *Agent) Load() error {
 		creds[name] = c
 	}
 	a.mu.Lock()
-	a.nodeID, a.nodeKey, a.nodeCert, a.caPEM = strings.TrimSpace(string(idb)), key, cert, cas
+	a.nodeID, a.nodeKey, a.nodeCert = strings.TrimSpace(string(idb)), key, cert
 	a.listed, a.creds = listed, creds
 	a.byApp = buildIndex(listed, creds)
 	a.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ func (a *Agent) Sync(ctx context.Context) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	a.mu.RLock()
-	nodeCert, old := a.nodeCert, a.creds
+	nodeCert, old, listed, unsaved := a.nodeCert, a.creds, a.listed, a.unsaved
 	a.mu.RUnlock()
 	if nodeCert == nil {
 		return fmt.Errorf("%w: call Enroll or Load first", ErrNotEnrolled)
@@ -113,13 +114,19 @@ func (a *Agent) Sync(ctx context.Context) error {
 			a.deleteIdentityFiles(name)
 		}
 	}
-	if b, err := json.Marshal(kept); err == nil {
-		if err := writeFile(filepath.Join(a.StateDir, identitiesFile), b); err != nil {
-			errs = append(errs, err)
+	// Sync runs every second or so: rewrite (and fsync) the list only
+	// when it changed, or when the last write failed.
+	if unsaved || !slices.Equal(kept, listed) {
+		unsaved = false
+		if b, err := json.Marshal(kept); err == nil {
+			if err := writeFile(filepath.Join(a.StateDir, identitiesFile), b); err != nil {
+				errs = append(errs, err)
+				unsaved = true
+			}
 		}
 	}
 	a.mu.Lock()
-	a.listed, a.creds, a.byApp = kept, creds, buildIndex(kept, creds)
+	a.listed, a.unsaved, a.creds, a.byApp = kept, unsaved, creds, buildIndex(kept, creds)
 	a.mu.Unlock()
 	return errors.Join(errs...)
 }
@@ -165,7 +172,7 @@ func (a *Agent) renewNode(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	a.nodeCert, a.caPEM = cert, cas
+	a.nodeCert = cert
 	a.mu.Unlock()
 	// A kept-alive connection stays authenticated with the old certificate
 	// until it expires; new handshakes present the renewed one.

@@ -14,71 +14,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/signet-platform/signet/internal/agent"
 )
 
-// appsDir holds one secret file per app; identitiesFile is the list
-// package enroll keeps after every sync.
-const (
-	appsDir        = "apps"
-	identitiesFile = "identities.json"
-)
+// appsDir holds one secret file per app.
+const appsDir = "apps"
 
 // appSecret is the on-disk form of one app's App Service secret.
 type appSecret struct {
 	App    string `json:"app"`
 	Secret string `json:"secret"`
-}
-
-// secretTable is the agent.AppSecrets of the App Service endpoint. It is
-// agent.AppSecretTable plus what that lacks here: a secret for the host
-// itself (app ""), and restoring a persisted secret after a restart instead
-// of issuing a new one. Like it, it looks secrets up by their SHA-256, so
-// lookup time says nothing about how close a guess was.
-type secretTable struct {
-	mu     sync.RWMutex
-	byHash map[[32]byte]string // sha256(secret) → lower-cased app id
-	byApp  map[string][32]byte
-}
-
-func newSecretTable() *secretTable {
-	return &secretTable{byHash: map[[32]byte]string{}, byApp: map[string][32]byte{}}
-}
-
-// AppForSecret implements agent.AppSecrets. The app comes back lower-cased,
-// which is how package enroll indexes identities.
-func (t *secretTable) AppForSecret(secret string) (string, bool) {
-	h := sha256.Sum256([]byte(secret))
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	app, ok := t.byHash[h]
-	return app, ok
-}
-
-func (t *secretTable) set(app, secret string) {
-	key, h := strings.ToLower(app), sha256.Sum256([]byte(secret))
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if old, ok := t.byApp[key]; ok {
-		delete(t.byHash, old)
-	}
-	t.byHash[h], t.byApp[key] = key, h
-}
-
-func (t *secretTable) revoke(app string) {
-	key := strings.ToLower(app)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if h, ok := t.byApp[key]; ok {
-		delete(t.byHash, h)
-		delete(t.byApp, key)
-	}
-}
-
-func (t *secretTable) has(app string) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	_, ok := t.byApp[strings.ToLower(app)]
-	return ok
 }
 
 // newSecret makes an App Service secret: 256 random bits, base64url, so it
@@ -100,8 +46,10 @@ func secretPath(stateDir, app string) string {
 // apps the synced identity list names.
 type appSecrets struct {
 	stateDir string
-	table    *secretTable
-	logger   *slog.Logger
+	// table answers the App Service endpoint. Its keys are lower-cased
+	// app ids, which is how package enroll indexes identities.
+	table  *agent.AppSecretTable
+	logger *slog.Logger
 	// secrets holds the clear secrets by lower-cased app id: the host's is
 	// handed to `signet dev`, and an app's is rewritten if its file went.
 	mu      sync.Mutex
@@ -133,7 +81,7 @@ func (s *appSecrets) load() error {
 			os.Remove(path)
 			continue
 		}
-		s.table.set(as.App, as.Secret)
+		s.table.Set(strings.ToLower(as.App), as.Secret)
 		s.secrets[strings.ToLower(as.App)] = as
 	}
 	return nil
@@ -153,7 +101,7 @@ func (s *appSecrets) reconcile(apps []string) error {
 		if _, ok := want[key]; ok {
 			continue
 		}
-		s.table.revoke(key)
+		s.table.Revoke(key)
 		delete(s.secrets, key)
 		if err := os.Remove(secretPath(s.stateDir, key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
@@ -178,7 +126,7 @@ func (s *appSecrets) reconcile(apps []string) error {
 			errs = append(errs, err)
 			continue
 		}
-		s.table.set(key, as.Secret)
+		s.table.Set(key, as.Secret)
 		s.secrets[key] = as
 		if app != "" {
 			s.logger.Info("agent: app placed on this host; secret issued", "app", app)
@@ -198,38 +146,6 @@ func (s *appSecrets) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.secrets) - 1 // the host's own is not an app
-}
-
-// syncedApps lists the apps the last synced identity list names, from the
-// identities.json package enroll writes after every sync (and reads back on
-// a restart, so this list and the identities served always agree).
-//
-// TODO(contract): enroll.Agent exposes identities per app but no list of
-// apps; an enroll.Agent.Apps() []string would replace reading its file.
-func syncedApps(stateDir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(stateDir, identitiesFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // enrolled, never synced, or no longer accepted
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", identitiesFile, err)
-	}
-	var listed []struct {
-		App string `json:"app"`
-	}
-	if err := json.Unmarshal(b, &listed); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", identitiesFile, err)
-	}
-	seen := map[string]bool{}
-	var apps []string
-	for _, l := range listed {
-		if l.App == "" || seen[strings.ToLower(l.App)] {
-			continue
-		}
-		seen[strings.ToLower(l.App)] = true
-		apps = append(apps, l.App)
-	}
-	return apps, nil
 }
 
 func readSecretFile(path string) (appSecret, error) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/signet-platform/signet/internal/agent"
 )
 
 const app1 = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/App1"
@@ -90,7 +92,7 @@ func TestRunEnv(t *testing.T) {
 func TestAppSecretsFollowTheAppsAndSurviveRestarts(t *testing.T) {
 	dir := t.TempDir()
 	const app2 = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Web/sites/app2"
-	first := &appSecrets{stateDir: dir, table: newSecretTable(), logger: discard()}
+	first := &appSecrets{stateDir: dir, table: agent.NewAppSecretTable(), logger: discard()}
 	if err := first.load(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestAppSecretsFollowTheAppsAndSurviveRestarts(t *testing.T) {
 	}
 
 	// A restarted agent restores the same secrets from disk.
-	second := &appSecrets{stateDir: dir, table: newSecretTable(), logger: discard()}
+	second := &appSecrets{stateDir: dir, table: agent.NewAppSecretTable(), logger: discard()}
 	if err := second.load(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestLoadDiscardsAForeignSecretFile(t *testing.T) {
 	if err := writeJSON(secretPath(dir, app1), appSecret{App: "/other", Secret: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	s := &appSecrets{stateDir: dir, table: newSecretTable(), logger: discard()}
+	s := &appSecrets{stateDir: dir, table: agent.NewAppSecretTable(), logger: discard()}
 	if err := s.load(); err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	a := &Agent{
 		enroll:  ea,
 		cache:   agent.NewCache(sts, agent.CacheConfig{Logger: log}),
-		secrets: &appSecrets{stateDir: cfg.StateDir, table: newSecretTable(), logger: log},
+		secrets: &appSecrets{stateDir: cfg.StateDir, table: agent.NewAppSecretTable(), logger: log},
 		log:     log,
 		wrap:    cfg.Middleware,
 		cancel:  cancel,
@@ -236,12 +236,11 @@ func (a *Agent) run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// reconcileApps makes the secrets follow the apps the last synced list
+// names (or, after a restart, the list Load read back, so the apps with
+// secrets and the identities served always agree).
 func (a *Agent) reconcileApps() error {
-	apps, err := syncedApps(a.secrets.stateDir)
-	if err != nil {
-		return err
-	}
-	return a.secrets.reconcile(apps)
+	return a.secrets.reconcile(a.enroll.Apps())
 }
 
 func (a *Agent) serve(ln net.Listener, h http.Handler, name string) {
