@@ -95,21 +95,13 @@ func compile(assignments []store.RoleAssignment, roles map[string]store.RoleDefi
 		if !ok || !assignable(role, scope) {
 			continue
 		}
-		g.usable = append(g.usable, grant{assignment: a, segments: scopeSegments(scope), role: role})
+		g.usable = append(g.usable, grant{assignment: a, segments: scope.Segments(), role: role})
 	}
 	return g
 }
 
-// scopeSegments splits a scope as resourceid.Scope.Contains does.
-func scopeSegments(s resourceid.Scope) []string {
-	if s.Level == resourceid.LevelRoot {
-		return nil
-	}
-	return strings.Split(s.String()[1:], "/")
-}
-
 // decide is Evaluate for one principal's compiled grants; target is the
-// request's scope split by scopeSegments.
+// request's scope as resourceid.Scope.Segments gives it.
 func (g *grants) decide(req Request, target []string) Decision {
 	d := Decision{Request: req}
 	for _, gr := range g.usable {
@@ -123,7 +115,8 @@ func (g *grants) decide(req Request, target []string) Decision {
 	return d
 }
 
-// contains is resourceid.Scope.Contains over split scopes.
+// contains is resourceid.Scope.Contains over segments already split, so
+// the hot path splits each assignment's scope once, when it is compiled.
 func contains(scope, target []string) bool {
 	if len(scope) > len(target) {
 		return false
@@ -171,7 +164,7 @@ func (c *CachingAuthorizer) Decide(ctx context.Context, req Request) (Decision, 
 		}
 		c.put(gen, key, g)
 	}
-	d := g.decide(req, scopeSegments(target))
+	d := g.decide(req, target.Segments())
 	c.putDecision(gen, d)
 	return d, nil
 }

@@ -21,6 +21,9 @@ const (
 	ActionContainerDel  = actionPrefix + "delete"
 )
 
+// isDataAction tells the blob data actions from the container actions.
+func isDataAction(action string) bool { return strings.HasPrefix(action, actionPrefix+"blobs/") }
+
 // authenticate checks the bearer token: signature, issuer, audience,
 // lifetime (the verifier), and that it was issued in the account's tenant.
 func (s *Server) authenticate(req *request) error {
@@ -86,7 +89,7 @@ func (s *Server) allowed(req *request, action string) (bool, error) {
 	d, err := s.Authorizer.Decide(req.r.Context(), authz.Request{
 		PrincipalID: req.claims.ObjectID,
 		Action:      action,
-		DataAction:  strings.HasPrefix(action, actionPrefix+"blobs/"),
+		DataAction:  isDataAction(action),
 		Scope:       req.scope(),
 	})
 	if err != nil {
@@ -121,7 +124,7 @@ func (s *Server) authorizeUpload(req *request, exists func() (bool, error)) erro
 
 func denied(action string) *apiError {
 	msg := "This request is not authorized to perform this operation using this permission. Missing permission: " + action + "."
-	if role, ok := authz.SuggestRole(action, strings.HasPrefix(action, actionPrefix+"blobs/")); ok {
+	if role, ok := authz.SuggestRole(action, isDataAction(action)); ok {
 		msg += " The least-privileged built-in role that grants it is " + role.RoleName + " (" + role.ID + ")."
 	}
 	return errf(http.StatusForbidden, "AuthorizationPermissionMismatch", "%s", msg)

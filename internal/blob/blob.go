@@ -55,8 +55,7 @@ func (s *Server) getBlobRecord(req *request) (store.Blob, error) {
 func (s *Server) blobExists(req *request) func() (bool, error) {
 	return func() (bool, error) {
 		_, err := s.getBlobRecord(req)
-		var e *apiError
-		if errors.As(err, &e) && e.code == "BlobNotFound" {
+		if isCode(err, "BlobNotFound") {
 			return false, nil
 		}
 		return err == nil, err

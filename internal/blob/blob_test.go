@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/signet-platform/signet/internal/blob/content"
 	"github.com/signet-platform/signet/internal/store"
 )
 
@@ -299,5 +301,34 @@ func TestAccountDeletionRemovesItsData(t *testing.T) {
 	}
 	if got := result(t, f.do(http.MethodGet, "/box/a", nil, nil)); got.Code != "ResourceNotFound" {
 		t.Errorf("GET after delete: %+v", got)
+	}
+	if _, ok := f.s.keys.Load(f.account.ID); ok {
+		t.Error("the deleted account's content key is still cached")
+	}
+}
+
+// At start, the sweep removes the directory of an account the store no
+// longer has, whatever it holds.
+func TestSweepRemovesDeadAccounts(t *testing.T) {
+	f := newFixture(t)
+	dead := strings.Repeat("d", 32)
+	w, err := f.s.Content.Create(dead, make([]byte, content.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("left behind"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.s.Sweep(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want the dead account's directory removed", n, err)
+	}
+	got, err := f.s.Content.Accounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(got, dead) {
+		t.Errorf("account directories after the sweep: %q, want no %q", got, dead)
 	}
 }

@@ -57,13 +57,7 @@ func (s *Server) getContainer(req *request) (store.BlobContainer, error) {
 		c, err = tx.GetBlobContainer(req.account.ID, req.container)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return c, errContainerNotFound()
-	}
-	if err != nil {
-		return c, internal(err)
-	}
-	return c, nil
+	return c, storeErr(err, errContainerNotFound)
 }
 
 func (s *Server) getContainerProperties(req *request) error {

@@ -33,38 +33,22 @@ func (s *Server) accountDeleted() {
 // removal cut short). Call it at start, before serving: a write in flight
 // has files no record names yet.
 func (s *Server) Sweep(ctx context.Context) (removed int, err error) {
+	removed, err = s.removeAccountDirs(ctx)
+	if err != nil {
+		return removed, fmt.Errorf("blob sweep: %w", err)
+	}
 	dirs, err := s.Content.Accounts()
 	if err != nil {
-		return 0, err
+		return removed, err
 	}
 	for _, id := range dirs {
 		var files []string
-		live := true
-		err := s.Store.Read(ctx, func(tx store.Tx) error {
-			accts, err := tx.ListBlobAccounts()
-			if err != nil {
-				return err
-			}
-			live = false
-			for _, a := range accts {
-				if a.ID == id {
-					live = true
-				}
-			}
-			if live {
-				files, err = tx.BlobFileIDs(id)
-			}
+		err := s.Store.Read(ctx, func(tx store.Tx) (err error) {
+			files, err = tx.BlobFileIDs(id)
 			return err
 		})
 		if err != nil {
 			return removed, fmt.Errorf("blob sweep: %w", err)
-		}
-		if !live {
-			if err := s.Content.RemoveAccount(id); err != nil {
-				return removed, err
-			}
-			removed++
-			continue
 		}
 		keep := make(map[string]bool, len(files))
 		for _, f := range files {
@@ -143,9 +127,17 @@ func (s *Server) removeDeletedAccounts(ctx context.Context) {
 // removeOrphanAccounts removes account directories without an account;
 // pending reports that the kick found nothing to remove yet.
 func (s *Server) removeOrphanAccounts(ctx context.Context) (pending bool, err error) {
+	removed, err := s.removeAccountDirs(ctx)
+	return removed == 0, err
+}
+
+// removeAccountDirs removes the content directories of accounts the store
+// no longer has, and forgets their content keys (an account of only inline
+// blobs has a key but no directory).
+func (s *Server) removeAccountDirs(ctx context.Context) (removed int, err error) {
 	dirs, err := s.Content.Accounts()
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	live := map[string]bool{}
 	err = s.Store.Read(ctx, func(tx store.Tx) error {
@@ -156,18 +148,24 @@ func (s *Server) removeOrphanAccounts(ctx context.Context) (pending bool, err er
 		return err
 	})
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	removed := 0
+	s.keys.Range(func(id, _ any) bool {
+		if !live[id.(string)] {
+			s.keys.Delete(id)
+		}
+		return true
+	})
 	var errs []error
 	for _, id := range dirs {
-		if !live[id] {
-			if err := s.Content.RemoveAccount(id); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed++
+		if live[id] {
+			continue
 		}
+		if err := s.Content.RemoveAccount(id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
 	}
-	return removed == 0, errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }

@@ -94,7 +94,7 @@ func (h *AccountHooks) create(tx store.Tx, res *store.Resource) (store.BlobAccou
 	rand.Read(key)
 	acct := store.BlobAccount{Name: res.Name, ID: strings.ReplaceAll(uuid.NewString(), "-", ""),
 		ResourceID: res.ID, TenantID: sub.TenantID, CreatedAt: h.Server.now()}
-	if acct.KeySealed, err = h.Server.Seal.Seal(key, []byte("blob-account:"+acct.ID)); err != nil {
+	if acct.KeySealed, err = h.Server.Seal.Seal(key, accountKeyAD(acct.ID)); err != nil {
 		return store.BlobAccount{}, err
 	}
 	if err := tx.CreateBlobAccount(acct); err != nil {

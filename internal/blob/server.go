@@ -386,12 +386,15 @@ func (w *statusWriter) status() int {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// accountKeyAD binds an account's sealed content key to the account.
+func accountKeyAD(accountID string) []byte { return []byte("blob-account:" + accountID) }
+
 // accountKey returns the account's content key, unsealing it once.
 func (s *Server) accountKey(a store.BlobAccount) ([]byte, error) {
 	if k, ok := s.keys.Load(a.ID); ok {
 		return k.([]byte), nil
 	}
-	k, err := s.Seal.Open(a.KeySealed, []byte("blob-account:"+a.ID))
+	k, err := s.Seal.Open(a.KeySealed, accountKeyAD(a.ID))
 	if err != nil {
 		return nil, fmt.Errorf("unseal key of account %s: %w", a.Name, err)
 	}

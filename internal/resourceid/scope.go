@@ -122,8 +122,9 @@ func (s Scope) String() string {
 	return str
 }
 
-// segments returns the canonical path segments of the scope.
-func (s Scope) segments() []string {
+// Segments returns the canonical path segments of the scope (none for the
+// root): Contains compares them, case-insensitively, as a prefix.
+func (s Scope) Segments() []string {
 	if s.Level == LevelRoot {
 		return nil
 	}
@@ -132,7 +133,7 @@ func (s Scope) segments() []string {
 
 // Contains reports whether target equals s or lies below it.
 func (s Scope) Contains(target Scope) bool {
-	a, b := s.segments(), target.segments()
+	a, b := s.Segments(), target.Segments()
 	if len(a) > len(b) {
 		return false
 	}
@@ -173,7 +174,7 @@ func Ancestors(scope string) []string {
 	if err != nil {
 		return nil
 	}
-	segs := sc.segments()
+	segs := sc.Segments()
 	// Resource-level scopes need at least .../providers/P/t/n.
 	minResource := len(segs) + 1
 	if sc.Level == LevelResource {

@@ -220,3 +220,25 @@ func FuzzParseScope(f *testing.F) {
 		}
 	})
 }
+
+func TestSegments(t *testing.T) {
+	tests := []struct {
+		scope string
+		want  []string
+	}{
+		{"/", nil},
+		{"/SUBSCRIPTIONS/s1", []string{"subscriptions", "s1"}},
+		{"/subscriptions/s1/RESOURCEGROUPS/rg", []string{"subscriptions", "s1", "resourceGroups", "rg"}},
+		{"/subscriptions/s1/resourceGroups/rg/PROVIDERS/P.N/t/n/blob/x",
+			[]string{"subscriptions", "s1", "resourceGroups", "rg", "providers", "P.N", "t", "n", "blob", "x"}},
+	}
+	for _, tt := range tests {
+		sc, err := ParseScope(tt.scope)
+		if err != nil {
+			t.Fatalf("ParseScope(%q): %v", tt.scope, err)
+		}
+		if diff := cmp.Diff(tt.want, sc.Segments()); diff != "" {
+			t.Errorf("ParseScope(%q).Segments() (-want +got):\n%s", tt.scope, diff)
+		}
+	}
+}

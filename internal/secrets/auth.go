@@ -11,44 +11,29 @@ import (
 	"github.com/signet-platform/signet/internal/jwt"
 )
 
-// verifyToken checks the bearer token as Key Vault does (section 8.1); it
-// needs no store, so it runs before the request's transaction. Its error
-// is turned into the challenge by admit, once the vault (and so the tenant
-// the challenge names) is known.
-func (s *Server) verifyToken(req *request) (*jwt.Claims, func(*request) error) {
+// authenticate checks the bearer token as Key Vault does (section 8.1) and
+// lets a verified caller of the vault's own tenant through. Without a
+// token, or with one that does not verify, the answer is 401 with a
+// challenge naming the authority ({login}/{tenant}) and the resource the
+// client must ask a token for. The first request azsecrets sends is of the
+// first kind, on purpose, and without its body. It runs once the vault
+// (and so the tenant the challenge names) is known.
+func (s *Server) authenticate(req *request) error {
 	h := req.Header.Get("Authorization")
 	if h == "" {
-		return nil, func(req *request) error {
-			return s.challenge(req, "AKV10000: Request is missing a Bearer or PoP token.", nil)
-		}
+		return s.challenge(req, "AKV10000: Request is missing a Bearer or PoP token.", nil)
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, func(req *request) error {
-			return s.challenge(req, "AKV10001: The Authorization header is not a Bearer token.", nil)
-		}
+		return s.challenge(req, "AKV10001: The Authorization header is not a Bearer token.", nil)
 	}
 	claims, err := s.Verifier.Verify(token)
 	if err != nil {
-		return nil, func(req *request) error { return s.challenge(req, tokenRefusal(err), err) }
+		return s.challenge(req, tokenRefusal(err), err)
 	}
 	if claims.ObjectID == "" || claims.TenantID == "" {
-		return nil, func(req *request) error {
-			return s.challenge(req, "AKV10001: The token has no object id or tenant id.", errors.New("token lacks oid or tid"))
-		}
-	}
-	return claims, nil
-}
-
-// admit lets a verified caller of the vault's own tenant through: without
-// a token, or with one that did not verify, the answer is 401 with a
-// challenge naming the authority ({login}/{tenant}) and the resource the
-// client must ask a token for. The first request azsecrets sends is of the
-// first kind, on purpose, and without its body.
-func (s *Server) admit(req *request, claims *jwt.Claims, refusal func(*request) error) error {
-	if refusal != nil {
-		return refusal(req)
+		return s.challenge(req, "AKV10001: The token has no object id or tenant id.", errors.New("token lacks oid or tid"))
 	}
 	req.claims = claims
 	req.access.CallerID, req.access.ClientID, req.access.TokenID = claims.ObjectID, claims.ClientID(), claims.TokenID

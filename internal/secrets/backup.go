@@ -51,38 +51,28 @@ type backupJSON struct {
 // backupSecret returns every version of a live secret as one blob.
 func (s *Server) backupSecret(req *request, tx store.Tx) (response, error) {
 	name := req.route.name
-	var p backupPayload
-	err := func() error {
-		sec, err := tx.GetSecret(req.vault.Name, name)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !sec.DeletedAt.IsZero() {
-			return secretNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		vs, err := tx.ListSecretVersions(req.vault.Name, name, "", maxBackupVersions+1)
-		if err != nil {
-			return err
-		}
-		if len(vs) > maxBackupVersions {
-			return badParameter("The secret has more than %d versions and cannot be backed up.", maxBackupVersions)
-		}
-		p = backupPayload{Name: sec.Name, Current: sec.CurrentVersion}
-		for _, v := range vs {
-			value, err := s.openValue(req.vault, sec.Name, v.Version, v.ValueSealed)
-			if err != nil {
-				return err
-			}
-			p.Versions = append(p.Versions, backupVersion{
-				Version: v.Version, Value: value, ContentType: v.ContentType, Tags: v.Tags, Enabled: v.Enabled,
-				NotBefore: unixOrZero(v.NotBefore), Expires: unixOrZero(v.Expires),
-				Created: v.CreatedAt.Unix(), Updated: v.UpdatedAt.Unix(),
-			})
-		}
-		return nil
-	}()
+	sec, err := liveSecret(tx, req.vault.Name, name)
 	if err != nil {
 		return response{}, err
+	}
+	vs, err := tx.ListSecretVersions(req.vault.Name, name, "", maxBackupVersions+1)
+	if err != nil {
+		return response{}, err
+	}
+	if len(vs) > maxBackupVersions {
+		return response{}, badParameter("The secret has more than %d versions and cannot be backed up.", maxBackupVersions)
+	}
+	p := backupPayload{Name: sec.Name, Current: sec.CurrentVersion}
+	for _, v := range vs {
+		value, err := s.openValue(req.vault, sec.Name, v.Version, v.ValueSealed)
+		if err != nil {
+			return response{}, err
+		}
+		p.Versions = append(p.Versions, backupVersion{
+			Version: v.Version, Value: value, ContentType: v.ContentType, Tags: v.Tags, Enabled: v.Enabled,
+			NotBefore: unixOrZero(v.NotBefore), Expires: unixOrZero(v.Expires),
+			Created: v.CreatedAt.Unix(), Updated: v.UpdatedAt.Unix(),
+		})
 	}
 	plain, err := json.Marshal(p)
 	if err != nil {

@@ -84,25 +84,28 @@ func (s *Server) setSecret(req *request) (response, error) {
 	return response{http.StatusOK, req.bundle(sec, v, p.Value)}, nil
 }
 
-// storeError passes a kvError through and makes anything else internal.
+// storeError is asKVError for a transaction's error, which may be nil.
 func storeError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var e *kvError
-	if errors.As(err, &e) {
-		return e
+	return asKVError(err)
+}
+
+// liveSecret loads a secret that is not soft-deleted: a deleted one is
+// SecretNotFound, as a missing one is.
+func liveSecret(tx store.Tx, vault, name string) (store.Secret, error) {
+	sec, err := tx.GetSecret(vault, name)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !sec.DeletedAt.IsZero() {
+		return sec, secretNotFound(name)
 	}
-	return internalError(err)
+	return sec, err
 }
 
 // readVersion loads a live secret and one of its versions ("" = current).
 func (s *Server) readVersion(req *request, tx store.Tx) (store.Secret, store.SecretVersion, error) {
 	name, version := req.route.name, req.route.version
-	sec, err := tx.GetSecret(req.vault.Name, name)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !sec.DeletedAt.IsZero() {
-		return sec, store.SecretVersion{}, secretNotFound(name)
-	}
+	sec, err := liveSecret(tx, req.vault.Name, name)
 	if err != nil {
 		return sec, store.SecretVersion{}, err
 	}
@@ -185,38 +188,32 @@ func (s *Server) listByName(req *request, tx store.Tx, deleted bool) (response, 
 	if err != nil {
 		return response{}, err
 	}
-	out := listJSON{Value: []bundleJSON{}}
-	err = func() error {
-		secs, err := tx.ListSecrets(store.SecretFilter{Vault: req.vault.Name, Deleted: deleted, After: after, Limit: size + 1})
-		if err != nil {
-			return err
-		}
-		more := len(secs) > size
-		if more {
-			secs = secs[:size]
-		}
-		for _, sec := range secs {
-			cur, err := tx.GetSecretVersion(req.vault.Name, sec.Name, sec.CurrentVersion)
-			if err != nil {
-				return fmt.Errorf("current version of %s: %w", sec.Name, err)
-			}
-			item := req.item(sec, cur)
-			if deleted {
-				item.ID = req.base + "/secrets/" + sec.Name
-			}
-			out.Value = append(out.Value, item)
-		}
-		if more {
-			path := "/secrets"
-			if deleted {
-				path = "/deletedsecrets"
-			}
-			out.NextLink = req.nextLink(path, secs[len(secs)-1].Name, size)
-		}
-		return nil
-	}()
+	secs, err := tx.ListSecrets(store.SecretFilter{Vault: req.vault.Name, Deleted: deleted, After: after, Limit: size + 1})
 	if err != nil {
 		return response{}, err
+	}
+	more := len(secs) > size
+	if more {
+		secs = secs[:size]
+	}
+	out := listJSON{Value: make([]bundleJSON, 0, len(secs))}
+	for _, sec := range secs {
+		cur, err := tx.GetSecretVersion(req.vault.Name, sec.Name, sec.CurrentVersion)
+		if err != nil {
+			return response{}, fmt.Errorf("current version of %s: %w", sec.Name, err)
+		}
+		item := req.item(sec, cur)
+		if deleted {
+			item.ID = req.base + "/secrets/" + sec.Name
+		}
+		out.Value = append(out.Value, item)
+	}
+	if more {
+		path := "/secrets"
+		if deleted {
+			path = "/deletedsecrets"
+		}
+		out.NextLink = req.nextLink(path, secs[len(secs)-1].Name, size)
 	}
 	return response{http.StatusOK, out}, nil
 }
@@ -228,34 +225,24 @@ func (s *Server) listVersions(req *request, tx store.Tx) (response, error) {
 		return response{}, err
 	}
 	name := req.route.name
-	out := listJSON{Value: []bundleJSON{}}
-	err = func() error {
-		sec, err := tx.GetSecret(req.vault.Name, name)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !sec.DeletedAt.IsZero() {
-			return secretNotFound(name)
-		}
-		if err != nil {
-			return err
-		}
-		vs, err := tx.ListSecretVersions(req.vault.Name, name, after, size+1)
-		if err != nil {
-			return err
-		}
-		more := len(vs) > size
-		if more {
-			vs = vs[:size]
-		}
-		for _, v := range vs {
-			b := req.bundle(sec, v, nil)
-			out.Value = append(out.Value, b)
-		}
-		if more {
-			out.NextLink = req.nextLink("/secrets/"+sec.Name+"/versions", vs[len(vs)-1].Version, size)
-		}
-		return nil
-	}()
+	sec, err := liveSecret(tx, req.vault.Name, name)
 	if err != nil {
 		return response{}, err
+	}
+	vs, err := tx.ListSecretVersions(req.vault.Name, name, after, size+1)
+	if err != nil {
+		return response{}, err
+	}
+	more := len(vs) > size
+	if more {
+		vs = vs[:size]
+	}
+	out := listJSON{Value: make([]bundleJSON, 0, len(vs))}
+	for _, v := range vs {
+		out.Value = append(out.Value, req.bundle(sec, v, nil))
+	}
+	if more {
+		out.NextLink = req.nextLink("/secrets/"+sec.Name+"/versions", vs[len(vs)-1].Version, size)
 	}
 	return response{http.StatusOK, out}, nil
 }

@@ -21,14 +21,10 @@ const (
 
 // operation is one Key Vault secrets operation.
 type operation struct {
-	name   string
 	action string
 	// perSecret: RBAC is decided at the secret's own scope
 	// (…/vaults/{vault}/secrets/{name}), else at the vault.
 	perSecret bool
-	// readOnly: changes nothing, so a failure to record the access fails
-	// the request rather than let it through unrecorded.
-	readOnly bool
 	// Exactly one is set. serve is a read that finds its records itself
 	// (through the read cache); read runs inside a read transaction of
 	// its own; handle is a write, with a write transaction of its own.
@@ -38,27 +34,31 @@ type operation struct {
 }
 
 var (
-	opSet         = &operation{name: "SecretSet", action: actionSet, perSecret: true, handle: (*Server).setSecret}
-	opGet         = &operation{name: "SecretGet", action: actionGet, perSecret: true, readOnly: true, serve: (*Server).getSecret}
-	opUpdate      = &operation{name: "SecretUpdate", action: actionSet, perSecret: true, handle: (*Server).updateSecret}
-	opList        = &operation{name: "SecretList", action: actionMetadata, readOnly: true, read: (*Server).listSecrets}
-	opVersions    = &operation{name: "SecretListVersions", action: actionMetadata, perSecret: true, readOnly: true, read: (*Server).listVersions}
-	opDelete      = &operation{name: "SecretDelete", action: actionDelete, perSecret: true, handle: (*Server).deleteSecret}
-	opGetDeleted  = &operation{name: "SecretGetDeleted", action: actionMetadata, perSecret: true, readOnly: true, read: (*Server).getDeleted}
-	opListDeleted = &operation{name: "SecretListDeleted", action: actionMetadata, readOnly: true, read: (*Server).listDeleted}
-	opRecover     = &operation{name: "SecretRecover", action: actionRecover, perSecret: true, handle: (*Server).recoverSecret}
-	opPurge       = &operation{name: "SecretPurge", action: actionPurge, perSecret: true, handle: (*Server).purgeSecret}
-	opBackup      = &operation{name: "SecretBackup", action: actionBackup, perSecret: true, readOnly: true, read: (*Server).backupSecret}
-	opRestore     = &operation{name: "SecretRestore", action: actionRestore, handle: (*Server).restoreSecret}
+	opSet         = &operation{action: actionSet, perSecret: true, handle: (*Server).setSecret}
+	opGet         = &operation{action: actionGet, perSecret: true, serve: (*Server).getSecret}
+	opUpdate      = &operation{action: actionSet, perSecret: true, handle: (*Server).updateSecret}
+	opList        = &operation{action: actionMetadata, read: (*Server).listSecrets}
+	opVersions    = &operation{action: actionMetadata, perSecret: true, read: (*Server).listVersions}
+	opDelete      = &operation{action: actionDelete, perSecret: true, handle: (*Server).deleteSecret}
+	opGetDeleted  = &operation{action: actionMetadata, perSecret: true, read: (*Server).getDeleted}
+	opListDeleted = &operation{action: actionMetadata, read: (*Server).listDeleted}
+	opRecover     = &operation{action: actionRecover, perSecret: true, handle: (*Server).recoverSecret}
+	opPurge       = &operation{action: actionPurge, perSecret: true, handle: (*Server).purgeSecret}
+	opBackup      = &operation{action: actionBackup, perSecret: true, read: (*Server).backupSecret}
+	opRestore     = &operation{action: actionRestore, handle: (*Server).restoreSecret}
 )
+
+// readOnly reports that the operation changes nothing (it is a serve or a
+// read), so a failure to record the access fails the request rather than
+// let it through unrecorded.
+func (o *operation) readOnly() bool { return o.handle == nil }
 
 // route is a parsed request path: the operation and the names in it.
 type route struct {
-	op       *operation
-	name     string // secret name ("" for vault-wide operations)
-	version  string // "" for the current version
-	deleted  bool   // the path is under /deletedsecrets
-	readOnly bool
+	op      *operation
+	name    string // secret name ("" for vault-wide operations)
+	version string // "" for the current version
+	deleted bool   // the path is under /deletedsecrets
 }
 
 // item names what the route touches, for the access log.
@@ -124,7 +124,6 @@ func parseRoute(method, path string) (route, error) {
 	if rt.op.perSecret && !validSecretName(rt.name) {
 		return route{}, badParameter("The secret name '%s' is not valid: a name is 1 to 127 letters, digits and dashes.", truncate(rt.name, 130))
 	}
-	rt.readOnly = rt.op.readOnly
 	return rt, nil
 }
 

@@ -144,7 +144,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rerr := s.record(req); rerr != nil && kerr == nil {
 		// Nothing that discloses a secret leaves unrecorded. A write has
 		// already happened and is reported as it is.
-		if req.route.readOnly {
+		// kerr is nil, so the route parsed and req.route.op is set.
+		if req.route.op.readOnly() {
 			kerr = internalError(fmt.Errorf("recording access: %w", rerr))
 		} else {
 			s.logger().Error("recording key vault access", "err", rerr, "vault", req.vault.Name, "action", req.access.Action)
@@ -196,14 +197,13 @@ func (s *Server) dispatch(req *request) (response, error) {
 	}
 	req.name, req.base, req.path = name, base, path
 
-	claims, authErr := s.verifyToken(req)
 	vault, err := s.getVault(req.Context(), name)
 	if err != nil {
 		return response{}, err
 	}
 	req.vault = vault
 	req.access.ResourceID, req.access.TenantID = vault.ResourceID, vault.TenantID
-	if err := s.admit(req, claims, authErr); err != nil {
+	if err := s.authenticate(req); err != nil {
 		return response{}, err
 	}
 	rt, err := parseRoute(req.Method, path)

@@ -160,12 +160,18 @@ func newFileID() string {
 
 // fileAEAD derives the file key from the account key and the salt.
 func fileAEAD(accountKey, salt []byte) (cipher.AEAD, error) {
+	return deriveAEAD(accountKey, salt, "signet blob content file v1")
+}
+
+// deriveAEAD is AES-256-GCM under the key HKDF-SHA256 derives from the
+// account key, the salt and info (which keeps file and inline keys apart).
+func deriveAEAD(accountKey, salt []byte, info string) (cipher.AEAD, error) {
 	if len(accountKey) != KeySize {
 		return nil, fmt.Errorf("content: account key must be %d bytes", KeySize)
 	}
-	k, err := hkdf.Key(sha256.New, accountKey, salt, "signet blob content file v1", 32)
+	k, err := hkdf.Key(sha256.New, accountKey, salt, info, 32)
 	if err != nil {
-		return nil, fmt.Errorf("content: derive file key: %w", err)
+		return nil, fmt.Errorf("content: derive key (%s): %w", info, err)
 	}
 	block, err := aes.NewCipher(k)
 	if err != nil {

@@ -1,11 +1,8 @@
 package content
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 )
@@ -64,18 +61,7 @@ func OpenInline(accountKey, sealed []byte, identity ...string) ([]byte, error) {
 }
 
 func inlineAEAD(accountKey, salt []byte) (cipher.AEAD, error) {
-	if len(accountKey) != KeySize {
-		return nil, fmt.Errorf("content: account key must be %d bytes", KeySize)
-	}
-	k, err := hkdf.Key(sha256.New, accountKey, salt, inlineInfo, 32)
-	if err != nil {
-		return nil, fmt.Errorf("content: derive inline key: %w", err)
-	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return deriveAEAD(accountKey, salt, inlineInfo)
 }
 
 // inlineAD length-prefixes each part, so no two identities share bytes
