@@ -67,8 +67,18 @@ type call struct {
 // do sends a call with a management token and decodes a JSON answer into
 // out (when out is non-nil and the body is non-empty).
 func (c *Client) do(ctx context.Context, cl call, out any) error {
-	if err := checkPath(cl.path); err != nil {
+	target, err := c.target(cl)
+	if err != nil {
 		return err
+	}
+	return c.send(ctx, cl, target, out)
+}
+
+// target is the URL of a call: its path on the control plane, with its
+// query and api-version.
+func (c *Client) target(cl call) (string, error) {
+	if err := checkPath(cl.path); err != nil {
+		return "", err
 	}
 	u := *c.management
 	u.Path += cl.path
@@ -78,7 +88,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	}
 	q.Set("api-version", cl.apiVersion)
 	u.RawQuery = q.Encode()
-	return c.send(ctx, cl, u.String(), out)
+	return u.String(), nil
 }
 
 func (c *Client) send(ctx context.Context, cl call, target string, out any) error {
@@ -148,28 +158,45 @@ const maxPages = 1000
 // list GETs a collection and follows nextLink while it stays on the control
 // plane's own origin: a token is never sent anywhere else.
 func list[T any](ctx context.Context, c *Client, cl call) ([]T, error) {
+	return listUpTo[T](ctx, c, cl, 0)
+}
+
+// listUpTo is list that stops following nextLink once it has top items
+// (top > 0); it may return more than top.
+func listUpTo[T any](ctx context.Context, c *Client, cl call, top int) ([]T, error) {
 	cl.method = http.MethodGet
-	var all []T
-	var p page[T]
-	if err := c.do(ctx, cl, &p); err != nil {
+	first, err := c.target(cl)
+	if err != nil {
 		return nil, err
 	}
-	all = append(all, p.Value...)
+	get := func(target string, p *page[T]) error { return c.send(ctx, cl, target, p) }
+	return followPages(first, get, c.sameOrigin, "listing "+cl.path, top)
+}
+
+// followPages GETs first and each nextLink after it, resolved by next
+// (which refuses a link that leaves the service), until there is none or
+// there are top items (top > 0), and stops a server whose paging never
+// ends or loops.
+func followPages[T any](first string, get func(target string, p *page[T]) error, next func(link string) (string, error), what string, top int) ([]T, error) {
+	var all []T
 	seen := map[string]bool{}
-	for n := 1; p.NextLink != ""; n++ {
-		if n >= maxPages || seen[p.NextLink] {
-			return nil, fmt.Errorf("client: listing %s: paging does not end", cl.path)
+	for target, n := first, 0; target != ""; n++ {
+		if n >= maxPages || seen[target] {
+			return nil, fmt.Errorf("client: %s: paging does not end", what)
 		}
-		seen[p.NextLink] = true
-		next, err := c.sameOrigin(p.NextLink)
-		if err != nil {
-			return nil, err
-		}
-		p = page[T]{}
-		if err := c.send(ctx, cl, next, &p); err != nil {
+		seen[target] = true
+		var p page[T]
+		if err := get(target, &p); err != nil {
 			return nil, err
 		}
 		all = append(all, p.Value...)
+		target = ""
+		if p.NextLink != "" && (top <= 0 || len(all) < top) {
+			var err error
+			if target, err = next(p.NextLink); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return all, nil
 }

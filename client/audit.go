@@ -120,28 +120,9 @@ func (c *Client) ListAccessLogs(ctx context.Context, f AccessFilter) ([]AccessEn
 // listLog is list that stops once it has top records (top > 0), so a small
 // --top does not page through a whole log.
 func listLog[T any](ctx context.Context, c *Client, cl call, top int) ([]T, error) {
-	cl.method = http.MethodGet
-	var all []T
-	var p page[T]
-	if err := c.do(ctx, cl, &p); err != nil {
+	all, err := listUpTo[T](ctx, c, cl, top)
+	if err != nil {
 		return nil, err
-	}
-	all = append(all, p.Value...)
-	seen := map[string]bool{}
-	for n := 1; p.NextLink != "" && (top <= 0 || len(all) < top); n++ {
-		if n >= maxPages || seen[p.NextLink] {
-			return nil, fmt.Errorf("client: listing %s: paging does not end", cl.path)
-		}
-		seen[p.NextLink] = true
-		next, err := c.sameOrigin(p.NextLink)
-		if err != nil {
-			return nil, err
-		}
-		p = page[T]{}
-		if err := c.send(ctx, cl, next, &p); err != nil {
-			return nil, err
-		}
-		all = append(all, p.Value...)
 	}
 	if top > 0 && len(all) > top {
 		all = all[:top]

@@ -41,17 +41,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TenantID == "" {
 		return nil, errors.New("client: tenant id is empty")
 	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("client: reading CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client: no certificates in CA file %s", cfg.CAFile)
-		}
-		tlsConfig.RootCAs = pool
+	tlsConfig, err := tlsConfigFor(cfg.CAFile)
+	if err != nil {
+		return nil, err
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
@@ -67,6 +59,25 @@ func New(cfg Config) (*Client, error) {
 		},
 		tokens: &tokenCache{byScope: make(map[string]AccessToken)},
 	}, nil
+}
+
+// tlsConfigFor trusts caFile's CAs (a PEM bundle) instead of the system
+// roots when caFile is set.
+func tlsConfigFor(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("client: reading CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("client: no certificates in CA file %s", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
 }
 
 func parseBaseURL(what, raw string) (*url.URL, error) {

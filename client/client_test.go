@@ -226,6 +226,68 @@ func TestListRefusesForeignNextLink(t *testing.T) {
 	}
 }
 
+func TestListPaging(t *testing.T) {
+	tests := []struct {
+		name      string
+		list      func(c *Client) (int, error)
+		wantCount int
+		wantGets  int
+		wantErr   string
+	}{
+		{
+			name: "a nextLink to itself is refused",
+			list: func(c *Client) (int, error) {
+				gs, err := c.ListResourceGroups(t.Context())
+				return len(gs), err
+			},
+			wantGets: 1,
+			wantErr:  "paging does not end",
+		},
+		{
+			name: "a log stops paging once it has top records",
+			list: func(c *Client) (int, error) {
+				es, err := c.ListActivity(t.Context(), ActivityFilter{Top: 3})
+				return len(es), err
+			},
+			wantCount: 3,
+			wantGets:  2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			for _, path := range []string{"/subscriptions/sub-1/resourceGroups", "/subscriptions/sub-1/providers/Microsoft.Insights/eventtypes/management/values"} {
+				f.handle("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+					// Two records a page, and a nextLink: to the page itself for
+					// resource groups, else to an endless run of further pages.
+					next := f.srv.URL + r.URL.RequestURI()
+					if !strings.HasSuffix(r.URL.Path, "/resourceGroups") {
+						next = f.srv.URL + r.URL.Path + "?api-version=x&page=" + r.URL.Query().Get("page") + "1"
+					}
+					writeJSON(w, 200, map[string]any{
+						"value":    []any{map[string]any{"name": "x"}, map[string]any{"name": "y"}},
+						"nextLink": next,
+					})
+				})
+			}
+			n, err := tt.list(f.client(t))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := n, tt.wantCount; got != want {
+				t.Errorf("records = %d, want %d", got, want)
+			}
+			if got, want := len(f.armRequests()), tt.wantGets; got != want {
+				t.Errorf("GETs = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
 func TestCreateRoleAssignment(t *testing.T) {
 	f := newFake(t)
 	var gotPath, gotBody string

@@ -3,8 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -91,17 +88,9 @@ func (v *VaultClient) URL() string { return v.base.String() }
 // APIs: `signet dev` hands out vault URLs like https://kv1.vault.localhost:8446/
 // and a resolver that does not special-case them would fail to find them.
 func vaultHTTPClient(caFile string) (*http.Client, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("client: reading CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client: no certificates in CA file %s", caFile)
-		}
-		cfg.RootCAs = pool
+	cfg, err := tlsConfigFor(caFile)
+	if err != nil {
+		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg
@@ -292,29 +281,8 @@ func (v *VaultClient) sameVault(link string) (string, error) {
 
 // listAll GETs a collection below the vault and follows nextLink.
 func listAll[T any](ctx context.Context, v *VaultClient, path, what string) ([]T, error) {
-	var all []T
-	next := v.endpoint(path, nil)
-	seen := map[string]bool{}
-	for n := 0; next != ""; n++ {
-		if n >= maxPages || seen[next] {
-			return nil, fmt.Errorf("client: %s: paging does not end", what)
-		}
-		seen[next] = true
-		var p struct {
-			Value    []T    `json:"value"`
-			NextLink string `json:"nextLink"`
-		}
-		if err := v.send(ctx, http.MethodGet, next, nil, http.StatusOK, &p, what); err != nil {
-			return nil, err
-		}
-		all = append(all, p.Value...)
-		next = ""
-		if p.NextLink != "" {
-			var err error
-			if next, err = v.sameVault(p.NextLink); err != nil {
-				return nil, err
-			}
-		}
+	get := func(target string, p *page[T]) error {
+		return v.send(ctx, http.MethodGet, target, nil, http.StatusOK, p, what)
 	}
-	return all, nil
+	return followPages(v.endpoint(path, nil), get, v.sameVault, what, 0)
 }

@@ -83,7 +83,7 @@ func (s *Server) headGroup(w http.ResponseWriter, req *request) error {
 		_, err := getGroupTx(tx, rt.sub, rt.group)
 		return err
 	}); err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -160,7 +160,7 @@ func (s *Server) putGroup(w http.ResponseWriter, req *request) error {
 		return tx.PutResourceGroup(g)
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	status := http.StatusOK
 	if created {
@@ -203,7 +203,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, req *request) error {
 		return s.revokeUnentitledTx(tx, s.now())
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -219,15 +219,6 @@ func getGroupTx(tx store.Tx, sub, name string) (store.ResourceGroup, error) {
 		return g, internalError(err)
 	}
 	return g, nil
-}
-
-// storeError passes apiErrors through and hides everything else.
-func storeError(err error) error {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return internalError(err)
 }
 
 // validateGroupName applies ARM's resource group naming rule: 1-90

@@ -123,14 +123,11 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRAWrite)
 	if err != nil {
 		return err
 	}
 	scope := sc.String()
-	if err := s.authorize(req, actionRAWrite, scope); err != nil {
-		return err
-	}
 	var body raBody
 	if err := decodeBody(req.Request, &body); err != nil {
 		return err
@@ -233,7 +230,7 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, req *request) error {
 		return nil
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	status := http.StatusOK
 	if created {
@@ -257,11 +254,8 @@ func (s *Server) getRoleAssignment(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRARead)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(req, actionRARead, sc.String()); err != nil {
 		return err
 	}
 	var a store.RoleAssignment
@@ -274,7 +268,7 @@ func (s *Server) getRoleAssignment(w http.ResponseWriter, req *request) error {
 		return err
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	return writeJSON(w, http.StatusOK, raOut(a))
 }
@@ -284,11 +278,8 @@ func (s *Server) deleteRoleAssignment(w http.ResponseWriter, req *request) error
 	if err != nil {
 		return err
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRADelete)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(req, actionRADelete, sc.String()); err != nil {
 		return err
 	}
 	var (
@@ -309,7 +300,7 @@ func (s *Server) deleteRoleAssignment(w http.ResponseWriter, req *request) error
 		return tx.DeleteRoleAssignment(name)
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	if !found {
 		w.WriteHeader(http.StatusNoContent)
@@ -323,14 +314,11 @@ func (s *Server) deleteRoleAssignment(w http.ResponseWriter, req *request) error
 // scope), as armauthorization documents. principalId eq '…' or
 // assignedTo('…') narrows to one principal.
 func (s *Server) listRoleAssignments(w http.ResponseWriter, req *request) error {
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRARead)
 	if err != nil {
 		return err
 	}
 	scope := sc.String()
-	if err := s.authorize(req, actionRARead, scope); err != nil {
-		return err
-	}
 	terms, err := parseFilter(req.URL.Query().Get("$filter"))
 	if err != nil {
 		return err
@@ -381,7 +369,7 @@ func (s *Server) listRoleAssignments(w http.ResponseWriter, req *request) error 
 		return nil
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	l, err := page(req, s.size(), visible, func(a store.RoleAssignment) string { return a.ID })
 	if err != nil {

@@ -100,14 +100,11 @@ func roleDoesNotExist(id string) error {
 }
 
 func (s *Server) listRoleDefinitions(w http.ResponseWriter, req *request) error {
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRDRead)
 	if err != nil {
 		return err
 	}
 	scope := sc.String()
-	if err := s.authorize(req, actionRDRead, scope); err != nil {
-		return err
-	}
 	terms, err := parseFilter(req.URL.Query().Get("$filter"))
 	if err != nil {
 		return err
@@ -135,7 +132,7 @@ func (s *Server) listRoleDefinitions(w http.ResponseWriter, req *request) error 
 		roles, err = tx.ListRoleDefinitions()
 		return err
 	}); err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	var match []store.RoleDefinition
 	for _, r := range roles {
@@ -161,14 +158,11 @@ func (s *Server) getRoleDefinition(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return err
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRDRead)
 	if err != nil {
 		return err
 	}
 	scope := sc.String()
-	if err := s.authorize(req, actionRDRead, scope); err != nil {
-		return err
-	}
 	r, err := s.visibleRole(req, id, scope)
 	if err != nil {
 		return err
@@ -187,7 +181,10 @@ func (s *Server) visibleRole(req *request, id, scope string) (store.RoleDefiniti
 		}
 		return err
 	})
-	return r, storeErrorOrNil(err)
+	if err != nil {
+		return r, asAPIError(err)
+	}
+	return r, nil
 }
 
 // putRoleDefinition creates or replaces a custom role. It answers 201 in
@@ -200,11 +197,8 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, req *request) error {
 	if authz.IsBuiltIn(id) {
 		return newError(http.StatusBadRequest, codeCannotModifyBuiltInRole, "The built-in role '%s' cannot be changed.", id)
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRDWrite)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(req, actionRDWrite, sc.String()); err != nil {
 		return err
 	}
 	var body rdBody
@@ -293,7 +287,7 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, req *request) error {
 		return tx.PutRoleDefinition(role)
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	s.invalidateRoles()
 	return writeJSON(w, http.StatusCreated, rdOut(sc.String(), role))
@@ -307,14 +301,11 @@ func (s *Server) deleteRoleDefinition(w http.ResponseWriter, req *request) error
 	if authz.IsBuiltIn(id) {
 		return newError(http.StatusBadRequest, codeCannotModifyBuiltInRole, "The built-in role '%s' cannot be deleted.", id)
 	}
-	sc, err := s.checkScope(req, req.route.scope)
+	sc, err := s.routeScope(req, actionRDDelete)
 	if err != nil {
 		return err
 	}
 	scope := sc.String()
-	if err := s.authorize(req, actionRDDelete, scope); err != nil {
-		return err
-	}
 	old, err := s.visibleRole(req, id, scope)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
@@ -347,7 +338,7 @@ func (s *Server) deleteRoleDefinition(w http.ResponseWriter, req *request) error
 		return tx.DeleteRoleDefinition(id)
 	})
 	if err != nil {
-		return storeError(err)
+		return asAPIError(err)
 	}
 	s.invalidateRoles()
 	return writeJSON(w, http.StatusOK, rdOut(scope, old))
@@ -381,11 +372,4 @@ func scopesOverlap(a, b []string) bool {
 		}
 	}
 	return false
-}
-
-func storeErrorOrNil(err error) error {
-	if err == nil {
-		return nil
-	}
-	return storeError(err)
 }

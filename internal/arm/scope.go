@@ -38,6 +38,16 @@ func (s *Server) checkScope(req *request, scope string) (resourceid.Scope, error
 	return sc, nil
 }
 
+// routeScope checks the route's RBAC scope (checkScope) and then that the
+// caller may perform action at it.
+func (s *Server) routeScope(req *request, action string) (resourceid.Scope, error) {
+	sc, err := s.checkScope(req, req.route.scope)
+	if err != nil {
+		return sc, err
+	}
+	return sc, s.authorize(req, action, sc.String())
+}
+
 // scopeExistsTx answers ResourceGroupNotFound or ResourceNotFound when the
 // group or the (top-level) resource a scope names does not exist. A child
 // scope below an existing resource exists.

@@ -78,10 +78,6 @@ type request struct {
 	route  route
 }
 
-// handlerFunc handles one route and method. It writes the success response
-// itself and returns an error for everything else.
-type handlerFunc func(w http.ResponseWriter, req *request) error
-
 // Handler returns the control plane's HTTP handler.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
@@ -122,7 +118,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, h, err := s.resolve(r)
 	req.route = rt
 	if err == nil {
-		err = h(rec, req)
+		err = h(s, rec, req)
 	}
 	var ae *apiError
 	if err != nil {
@@ -137,7 +133,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // resolve checks the api-version and the path and picks the handler.
-func (s *Server) resolve(r *http.Request) (route, handlerFunc, error) {
+func (s *Server) resolve(r *http.Request) (route, routeMethod, error) {
 	if r.URL.Query().Get("api-version") == "" {
 		return route{}, nil, newError(http.StatusBadRequest, codeMissingAPIVersion,
 			"The api-version query parameter (?api-version=) is required for all requests.")
@@ -146,7 +142,7 @@ func (s *Server) resolve(r *http.Request) (route, handlerFunc, error) {
 	if err != nil {
 		return route{}, nil, err
 	}
-	h := s.handlers(rt.kind)[r.Method]
+	h := routeHandlers[rt.kind][r.Method]
 	if h == nil {
 		return rt, nil, newError(http.StatusMethodNotAllowed, codeMethodNotAllowed,
 			"The requested resource does not support http method '%s'.", truncate(r.Method, 16))
@@ -154,57 +150,39 @@ func (s *Server) resolve(r *http.Request) (route, handlerFunc, error) {
 	return rt, h, nil
 }
 
-// handlers maps a route kind to its handlers by method.
-func (s *Server) handlers(k routeKind) map[string]handlerFunc {
-	switch k {
-	case routeSubscriptions:
-		return map[string]handlerFunc{http.MethodGet: s.listSubscriptions}
-	case routeSubscription:
-		return map[string]handlerFunc{http.MethodGet: s.getSubscription}
-	case routeGroups:
-		return map[string]handlerFunc{http.MethodGet: s.listGroups}
-	case routeGroup:
-		return map[string]handlerFunc{http.MethodGet: s.getGroup, http.MethodHead: s.headGroup,
-			http.MethodPut: s.putGroup, http.MethodDelete: s.deleteGroup}
-	case routeResourcesBySub, routeResourcesByGroup:
-		return map[string]handlerFunc{http.MethodGet: s.listResources}
-	case routeResource:
-		return map[string]handlerFunc{http.MethodGet: s.getResource, http.MethodPut: s.putResource,
-			http.MethodPatch: s.patchResource, http.MethodDelete: s.deleteResource}
-	case routeSystemIdentity:
-		return map[string]handlerFunc{http.MethodGet: s.getSystemIdentity}
-	case routeRoleAssignments:
-		return map[string]handlerFunc{http.MethodGet: s.listRoleAssignments}
-	case routeRoleAssignment:
-		return map[string]handlerFunc{http.MethodGet: s.getRoleAssignment, http.MethodPut: s.putRoleAssignment,
-			http.MethodDelete: s.deleteRoleAssignment}
-	case routeRoleDefinitions:
-		return map[string]handlerFunc{http.MethodGet: s.listRoleDefinitions}
-	case routeRoleDefinition:
-		return map[string]handlerFunc{http.MethodGet: s.getRoleDefinition, http.MethodPut: s.putRoleDefinition,
-			http.MethodDelete: s.deleteRoleDefinition}
-	case routeSignIns:
-		return map[string]handlerFunc{http.MethodGet: s.listSignIns}
-	case routeAccessLogs:
-		return map[string]handlerFunc{http.MethodGet: s.listAccessLogs}
-	case routeAuditVerify:
-		return map[string]handlerFunc{http.MethodPost: s.verifyAudit}
-	case routeAuditExport:
-		return map[string]handlerFunc{http.MethodGet: s.exportAudit}
-	case routeActivity:
-		return map[string]handlerFunc{http.MethodGet: s.listActivity}
-	case routeKeysRotate:
-		return map[string]handlerFunc{http.MethodPost: s.rotateKeys}
-	case routeSigningKeys:
-		return map[string]handlerFunc{http.MethodGet: s.listSigningKeys}
-	case routeJoinTokens:
-		return map[string]handlerFunc{http.MethodPost: s.createJoinToken}
-	case routeNodes:
-		return map[string]handlerFunc{http.MethodGet: s.listNodes}
-	case routeNode:
-		return map[string]handlerFunc{http.MethodDelete: s.removeNode}
-	}
-	return nil
+// routeMethod handles one route and method. It writes the success response
+// itself and returns an error for everything else. It is a method
+// expression so that routeHandlers is built once, not per request.
+type routeMethod func(s *Server, w http.ResponseWriter, req *request) error
+
+// routeHandlers maps a route kind to its handlers by method.
+var routeHandlers = map[routeKind]map[string]routeMethod{
+	routeSubscriptions: {http.MethodGet: (*Server).listSubscriptions},
+	routeSubscription:  {http.MethodGet: (*Server).getSubscription},
+	routeGroups:        {http.MethodGet: (*Server).listGroups},
+	routeGroup: {http.MethodGet: (*Server).getGroup, http.MethodHead: (*Server).headGroup,
+		http.MethodPut: (*Server).putGroup, http.MethodDelete: (*Server).deleteGroup},
+	routeResourcesBySub:   {http.MethodGet: (*Server).listResources},
+	routeResourcesByGroup: {http.MethodGet: (*Server).listResources},
+	routeResource: {http.MethodGet: (*Server).getResource, http.MethodPut: (*Server).putResource,
+		http.MethodPatch: (*Server).patchResource, http.MethodDelete: (*Server).deleteResource},
+	routeSystemIdentity:  {http.MethodGet: (*Server).getSystemIdentity},
+	routeRoleAssignments: {http.MethodGet: (*Server).listRoleAssignments},
+	routeRoleAssignment: {http.MethodGet: (*Server).getRoleAssignment, http.MethodPut: (*Server).putRoleAssignment,
+		http.MethodDelete: (*Server).deleteRoleAssignment},
+	routeRoleDefinitions: {http.MethodGet: (*Server).listRoleDefinitions},
+	routeRoleDefinition: {http.MethodGet: (*Server).getRoleDefinition, http.MethodPut: (*Server).putRoleDefinition,
+		http.MethodDelete: (*Server).deleteRoleDefinition},
+	routeSignIns:     {http.MethodGet: (*Server).listSignIns},
+	routeAccessLogs:  {http.MethodGet: (*Server).listAccessLogs},
+	routeAuditVerify: {http.MethodPost: (*Server).verifyAudit},
+	routeAuditExport: {http.MethodGet: (*Server).exportAudit},
+	routeActivity:    {http.MethodGet: (*Server).listActivity},
+	routeKeysRotate:  {http.MethodPost: (*Server).rotateKeys},
+	routeSigningKeys: {http.MethodGet: (*Server).listSigningKeys},
+	routeJoinTokens:  {http.MethodPost: (*Server).createJoinToken},
+	routeNodes:       {http.MethodGet: (*Server).listNodes},
+	routeNode:        {http.MethodDelete: (*Server).removeNode},
 }
 
 func isWrite(method string) bool {

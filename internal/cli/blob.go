@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,8 +24,6 @@ func init() {
 			summary: "delete a blob", run: runBlobDelete},
 	)
 }
-
-func encodeStd(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func runBlobUpload(a *app, args []string) error {
 	fs := newFlagSet("blob upload")
@@ -153,7 +151,7 @@ func runBlobList(a *app, args []string) error {
 			Blobs      []blobJSON `xml:"Blobs>Blob"`
 			NextMarker string     `xml:"NextMarker"`
 		}
-		u := t.endpoint + *container + "?restype=container&comp=list&prefix=" + queryEscape(*prefix) + "&marker=" + queryEscape(marker)
+		u := t.endpoint + *container + "?restype=container&comp=list&prefix=" + url.QueryEscape(*prefix) + "&marker=" + url.QueryEscape(marker)
 		if err := t.api.getXML(u, &page); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/signet-platform/signet/client"
 )
 
 // storageResource is the audience of Blob tokens.
@@ -18,7 +21,7 @@ const storageResource = "https://storage.azure.com"
 // token from the configured credential or the local agent.
 type blobAPI struct {
 	ctx    context.Context
-	tokens tokenSource
+	tokens client.TokenSource
 	http   *http.Client
 }
 
@@ -87,8 +90,6 @@ func (b *blobAPI) getXML(u string, v any) error {
 	return xml.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
 }
 
-func queryEscape(s string) string { return url.QueryEscape(s) }
-
 // blobURL is the URL of a blob, its name escaped segment by segment.
 func blobURL(endpoint, container, name string) string {
 	segs := strings.Split(name, "/")
@@ -145,7 +146,7 @@ func (b *blobAPI) upload(u string, r io.Reader, size int64, contentType string) 
 // to have the same length.
 func blockIDFor(i int) string {
 	raw := fmt.Sprintf("signet-cli-%08d", i)
-	return encodeStd(raw)
+	return base64.StdEncoding.EncodeToString([]byte(raw))
 }
 
 // download opens a blob's body; the size is its Content-Length.

@@ -79,17 +79,11 @@ func runKeyVaultList(a *app, args []string) error {
 
 // vaultTarget parses --group and --name for a command on one vault.
 func (a *app) vaultTarget(cmdName string, args []string) (c *client.Client, group, name string, err error) {
-	fs := newFlagSet(cmdName)
-	g := fs.String("group", "", "resource group")
-	n := fs.String("name", "", "vault name")
-	if err := parse(fs, args); err != nil {
-		return nil, "", "", err
-	}
-	if err := required([2]string{"group", *g}, [2]string{"name", *n}); err != nil {
+	if group, name, err = groupAndName(cmdName, "vault", args); err != nil {
 		return nil, "", "", err
 	}
 	c, err = a.subscriptionClient()
-	return c, *g, *n, err
+	return c, group, name, err
 }
 
 func runKeyVaultShow(a *app, args []string) error {

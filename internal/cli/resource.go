@@ -2,23 +2,33 @@ package cli
 
 import "github.com/signet-platform/signet/client"
 
+// groupAndName parses the --group and --name (of a what) that a command on
+// one resource takes.
+func groupAndName(cmdName, what string, args []string) (group, name string, err error) {
+	fs := newFlagSet(cmdName)
+	g := fs.String("group", "", "resource group")
+	n := fs.String("name", "", what+" name")
+	if err := parse(fs, args); err != nil {
+		return "", "", err
+	}
+	if err := required([2]string{"group", *g}, [2]string{"name", *n}); err != nil {
+		return "", "", err
+	}
+	return *g, *n, nil
+}
+
 // resourceTarget parses --group and --name for a command on one resource of
 // type typ (what names it in the usage) and returns the resource's id.
 func (a *app) resourceTarget(cmdName, typ, what string, args []string) (*client.Client, string, error) {
-	fs := newFlagSet(cmdName)
-	group := fs.String("group", "", "resource group")
-	name := fs.String("name", "", what+" name")
-	if err := parse(fs, args); err != nil {
-		return nil, "", err
-	}
-	if err := required([2]string{"group", *group}, [2]string{"name", *name}); err != nil {
+	group, name, err := groupAndName(cmdName, what, args)
+	if err != nil {
 		return nil, "", err
 	}
 	c, err := a.subscriptionClient()
 	if err != nil {
 		return nil, "", err
 	}
-	id, err := c.ResourceID(*group, typ, *name)
+	id, err := c.ResourceID(group, typ, name)
 	return c, id, err
 }
 

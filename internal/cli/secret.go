@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -187,34 +188,28 @@ func namedSecretCommand(a *app, cmdName string, args []string, op func(v *client
 	return op(v, *name)
 }
 
-func runSecretDelete(a *app, args []string) error {
-	return namedSecretCommand(a, "secret delete", args, func(v *client.VaultClient, name string) error {
-		s, err := v.DeleteSecret(a.ctx, name)
+// printNamedSecret runs a one-secret vault operation on --name and prints
+// the secret it answers (without its value).
+func printNamedSecret(a *app, cmdName string, args []string, op func(*client.VaultClient, context.Context, string) (client.Secret, error)) error {
+	return namedSecretCommand(a, cmdName, args, func(v *client.VaultClient, name string) error {
+		s, err := op(v, a.ctx, name)
 		if err != nil {
 			return err
 		}
 		return a.printSecrets(false, s)
 	})
+}
+
+func runSecretDelete(a *app, args []string) error {
+	return printNamedSecret(a, "secret delete", args, (*client.VaultClient).DeleteSecret)
 }
 
 func runSecretShowDeleted(a *app, args []string) error {
-	return namedSecretCommand(a, "secret show-deleted", args, func(v *client.VaultClient, name string) error {
-		s, err := v.GetDeletedSecret(a.ctx, name)
-		if err != nil {
-			return err
-		}
-		return a.printSecrets(false, s)
-	})
+	return printNamedSecret(a, "secret show-deleted", args, (*client.VaultClient).GetDeletedSecret)
 }
 
 func runSecretRecover(a *app, args []string) error {
-	return namedSecretCommand(a, "secret recover", args, func(v *client.VaultClient, name string) error {
-		s, err := v.RecoverDeletedSecret(a.ctx, name)
-		if err != nil {
-			return err
-		}
-		return a.printSecrets(false, s)
-	})
+	return printNamedSecret(a, "secret recover", args, (*client.VaultClient).RecoverDeletedSecret)
 }
 
 func runSecretPurge(a *app, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func (a *app) blobFlags(fs interface {
 		if err != nil {
 			return nil, err
 		}
-		var tokens tokenSource
+		var tokens client.TokenSource
 		if *identity {
 			tokens = newManagedIdentitySource(getenv, miSelector{})
 		} else {
@@ -247,7 +248,7 @@ func runContainerList(a *app, args []string) error {
 			Containers []containerJSON `xml:"Containers>Container"`
 			NextMarker string          `xml:"NextMarker"`
 		}
-		if err := t.api.getXML(t.endpoint+"?comp=list&marker="+queryEscape(marker), &page); err != nil {
+		if err := t.api.getXML(t.endpoint+"?comp=list&marker="+url.QueryEscape(marker), &page); err != nil {
 			return err
 		}
 		all = append(all, page.Containers...)

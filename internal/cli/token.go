@@ -22,13 +22,6 @@ func init() {
 		summary: "get an access token (default resource: the control plane); --identity asks the local agent", run: runTokenGet})
 }
 
-// tokenSource is where `token get` gets its token: the configured client
-// credential, or with --identity the local agent's managed identity
-// endpoint.
-type tokenSource interface {
-	Token(ctx context.Context, resource string) (client.AccessToken, error)
-}
-
 // tokenOutput is `az account get-access-token`'s shape, plus the unix
 // expires_on newer az versions add.
 type tokenOutput struct {
@@ -61,7 +54,7 @@ func runTokenGet(a *app, args []string) error {
 		return usagef("--client-id, --object-id and --resource-id need --identity")
 	}
 
-	var src tokenSource
+	var src client.TokenSource
 	var tenant, subscription string
 	if *identity {
 		getenv, err := a.lookupEnv()
@@ -213,7 +206,7 @@ const (
 	maxRetryWait = 10 * time.Second
 )
 
-// Token implements tokenSource.
+// Token implements client.TokenSource.
 func (m *managedIdentitySource) Token(ctx context.Context, resource string) (client.AccessToken, error) {
 	for attempt := 1; ; attempt++ {
 		req, err := m.request(ctx, resource)
