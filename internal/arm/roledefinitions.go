@@ -289,7 +289,6 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, req *request) error {
 	if err != nil {
 		return asAPIError(err)
 	}
-	s.invalidateRoles()
 	return writeJSON(w, http.StatusCreated, rdOut(sc.String(), role))
 }
 
@@ -340,15 +339,7 @@ func (s *Server) deleteRoleDefinition(w http.ResponseWriter, req *request) error
 	if err != nil {
 		return asAPIError(err)
 	}
-	s.invalidateRoles()
 	return writeJSON(w, http.StatusOK, rdOut(scope, old))
-}
-
-// invalidateRoles tells an Authorizer that caches roles that one changed.
-func (s *Server) invalidateRoles() {
-	if inv, ok := s.Authorizer.(interface{ InvalidateRoles() }); ok {
-		inv.InvalidateRoles()
-	}
 }
 
 func sameScopes(a, b []string) bool {

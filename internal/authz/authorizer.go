@@ -42,14 +42,6 @@ func (a *Authorizer) Decide(ctx context.Context, req Request) (Decision, error) 
 	return Evaluate(req, assignments, roles), nil
 }
 
-// InvalidateRoles tells the Authorizer that a role definition changed. Decide
-// keeps no copy of custom roles (a per-replica cache could not be
-// invalidated on the other replicas, so a narrowed role would keep granting
-// there), and built-in roles never change, so there is nothing to drop today.
-// The control plane calls it on every role-definition write so that a future
-// cache has its hook.
-func (a *Authorizer) InvalidateRoles() {}
-
 // SuggestRole returns the least-privileged built-in role that allows action
 // (a data action when data is true), for error messages that tell the caller
 // what to ask for. Breadth is judged by the patterns a role grants: a bare

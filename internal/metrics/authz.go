@@ -41,11 +41,3 @@ func (a *Authorizer) Decide(ctx context.Context, req authz.Request) (authz.Decis
 	}
 	return d, nil
 }
-
-// InvalidateRoles passes the control plane's role-change signal on (the
-// control plane looks for it on its Authorizer).
-func (a *Authorizer) InvalidateRoles() {
-	if inv, ok := a.next.(interface{ InvalidateRoles() }); ok {
-		inv.InvalidateRoles()
-	}
-}

@@ -10,7 +10,7 @@
 // control plane, Key Vault and Blob (decisions), the HTTP handlers (latency
 // by service, route class and status; MIRP certificate issuance from its
 // routes) and the agent's Stats. A decorator keeps the optional interfaces
-// of what it wraps (store.GenerationNotifier, InvalidateRoles,
+// of what it wraps (store.GenerationNotifier,
 // AccessAsync): hiding one would silently turn a part's feature off.
 //
 // The operations endpoints are plain HTTP on their own listener
