@@ -27,7 +27,6 @@ type auditTable struct {
 var (
 	signInTable   = auditTable{principalCol: "principal_key", resourceCol: "resource", tokenCol: "token_id"}
 	activityTable = auditTable{principalCol: "caller_key", resourceCol: "resource_key", resourceScope: true, operationCol: "operation"}
-	accessTable   = auditTable{principalCol: "caller_key", resourceCol: "resource_key", resourceScope: true, operationCol: "action", tokenCol: "token_id"}
 )
 
 // auditWhere builds the WHERE, ORDER BY and LIMIT shared by the logs. Since
@@ -222,6 +221,9 @@ func scanAccess(sc scanner, extra ...any) (store.Access, error) {
 	return v, err
 }
 
+// accessChain is the access log's hash chain, and the row layout of
+// access_log, where migration 0010 found the records it moved into pages
+// (access.go).
 var accessChain = withInserts(chainStream[store.Access]{
 	stream: store.StreamAccess, table: "access_log", cols: accessCols,
 	keyCols: []string{"tenant_key", "caller_key", "resource_key"},
@@ -233,17 +235,3 @@ var accessChain = withInserts(chainStream[store.Access]{
 	scan: scanAccess,
 	link: func(v *store.Access) (*int64, *[]byte, *[]byte, string) { return &v.Seq, &v.PrevHash, &v.Hash, v.ID },
 })
-
-// AppendAccess appends data-access records to their chain; a duplicate ID
-// is ErrConflict.
-func (t *tx) AppendAccess(records []store.Access) error {
-	return appendChained(t, accessChain, records)
-}
-
-// ListAccess lists data-access records newest first; PrincipalID filters on
-// CallerID.
-func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
-	where, args := auditWhere(f, accessTable)
-	return list(t, "list access", func(sc scanner) (store.Access, error) { return scanAccess(sc) },
-		"SELECT "+accessCols+", "+chainCols+" FROM access_log"+where, args...)
-}

@@ -335,7 +335,7 @@ func (t *tx) VerifyAudit(stream store.AuditStream) (store.AuditVerification, err
 	case store.StreamActivity:
 		return verifyChain(t, activityChain)
 	case store.StreamAccess:
-		return verifyChain(t, accessChain)
+		return verifyAccess(t)
 	}
 	return store.AuditVerification{}, fmt.Errorf("sqlstore: verify: unknown audit stream %q: %w", stream, store.ErrNotFound)
 }
@@ -348,7 +348,7 @@ func (t *tx) PruneAudit(stream store.AuditStream, before time.Time, max int) (in
 	case store.StreamActivity:
 		return pruneChain(t, activityChain, before, max)
 	case store.StreamAccess:
-		return pruneChain(t, accessChain, before, max)
+		return pruneAccess(t, before, max)
 	}
 	return 0, fmt.Errorf("sqlstore: prune: unknown audit stream %q: %w", stream, store.ErrNotFound)
 }

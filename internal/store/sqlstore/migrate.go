@@ -21,6 +21,12 @@ import (
 //go:embed migrations
 var migrationFS embed.FS
 
+// goSteps are the parts of migrations SQL cannot do, run after the
+// version's SQL in the same transaction.
+var goSteps = map[int]func(*tx) error{
+	10: pageAccessLog,
+}
+
 type migration struct {
 	version int
 	name    string
@@ -104,6 +110,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		for _, m := range ms[current:] {
 			if _, err := t.exec(m.sql); err != nil {
 				return fmt.Errorf("sqlstore: apply migration %s: %w", m.name, err)
+			}
+			if step := goSteps[m.version]; step != nil {
+				if err := step(t); err != nil {
+					return fmt.Errorf("sqlstore: apply migration %s: %w", m.name, err)
+				}
 			}
 			if _, err := t.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 				m.version, m.name, time.Now().UnixMicro()); err != nil {
