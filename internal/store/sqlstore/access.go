@@ -483,6 +483,12 @@ func verifyAccess(t *tx) (store.AuditVerification, error) {
 	if err != nil {
 		return out, err
 	}
+	if fault == nil && c.expect <= head.seq {
+		fault = &store.AuditFault{Seq: c.expect, Reason: missing(c.expect, head.seq) + " (the newest)"}
+	}
+	if fault == nil && !bytes.Equal(c.prev, head.hash) {
+		fault = &store.AuditFault{Seq: head.seq, Reason: "the stream's head hash does not match its last record"}
+	}
 	if fault == nil {
 		var stored int64
 		if err := t.queryRow("SELECT COUNT(*) FROM access_keys").Scan(&stored); err != nil {
@@ -492,12 +498,6 @@ func verifyAccess(t *tx) (store.AuditVerification, error) {
 			fault = &store.AuditFault{Reason: fmt.Sprintf(
 				"inserted: %d lookup entries belong to no page", stored-entries)}
 		}
-	}
-	if fault == nil && c.expect <= head.seq {
-		fault = &store.AuditFault{Seq: c.expect, Reason: missing(c.expect, head.seq) + " (the newest)"}
-	}
-	if fault == nil && !bytes.Equal(c.prev, head.hash) {
-		fault = &store.AuditFault{Seq: head.seq, Reason: "the stream's head hash does not match its last record"}
 	}
 	out.Checked, out.FirstBad, out.OK = c.checked, fault, fault == nil
 	return out, nil
@@ -577,6 +577,10 @@ func pruneAccess(t *tx, before time.Time, limit int) (int, error) {
 			records, err := decodeAccessPage(p.first, p.records)
 			if err != nil {
 				return 0, fmt.Errorf("%s: page from record %d: %v: %w", what, p.first, err, ErrAuditChainBroken)
+			}
+			if want := p.first + int64(len(records)) - 1; p.last != want {
+				return 0, fmt.Errorf("%s: page from record %d says it ends at %d, its records end at %d: %w",
+					what, p.first, p.last, want, ErrAuditChainBroken)
 			}
 			// Records are pruned oldest first in sequence; the first one
 			// kept ends the run, so the kept records stay one unbroken

@@ -202,8 +202,8 @@ func appendAt8[T any](t *testing.T, d dialect, exec func(string, ...any), cs cha
 func checkSQLiteAuditSchema(t *testing.T, db *sql.DB) {
 	t.Helper()
 	want := map[string][]string{
-		"sign_ins":   {"sign_ins_id", "sign_ins_principal", "sign_ins_tenant", "sign_ins_time", "sign_ins_token"},
-		"activity":   {"activity_caller", "activity_id", "activity_resource", "activity_time"},
+		"sign_ins": {"sign_ins_id", "sign_ins_principal", "sign_ins_tenant", "sign_ins_time", "sign_ins_token"},
+		"activity": {"activity_caller", "activity_id", "activity_resource", "activity_time"},
 	}
 	var n int
 	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master WHERE name = 'access_log'").Scan(&n); err != nil || n != 0 {
