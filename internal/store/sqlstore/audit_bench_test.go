@@ -28,8 +28,8 @@ const auditBenchBatch = 256
 // in the append itself, without beginning and committing the transaction
 // (and the WAL checkpoints commits run).
 //
-// IDs are random (version 4) UUIDs, as the audit recorder makes them;
-// SIGNET_BENCH_UUIDV7=1 makes them time-ordered (version 7) instead, to
+// IDs are time-ordered (version 7) UUIDs, as the audit recorder makes
+// them; SIGNET_BENCH_UUIDV4=1 makes them random (version 4) instead, to
 // measure what the random position of each ID in the unique ID index
 // costs.
 func benchAppend[T any](b *testing.B, record func(n int, at time.Time) T, appendFn func(store.Tx, []T) error) {
@@ -108,11 +108,11 @@ func BenchmarkAppendSignIns(b *testing.B) {
 	}, store.Tx.AppendSignIns)
 }
 
-// benchID is a record ID as the audit recorder makes it, or a
-// time-ordered one under SIGNET_BENCH_UUIDV7.
+// benchID is a record ID as the audit recorder makes it, or a random one
+// under SIGNET_BENCH_UUIDV4.
 func benchID() string {
-	if os.Getenv("SIGNET_BENCH_UUIDV7") != "" {
-		return uuid.Must(uuid.NewV7()).String()
+	if os.Getenv("SIGNET_BENCH_UUIDV4") != "" {
+		return uuid.NewString()
 	}
-	return uuid.NewString()
+	return uuid.Must(uuid.NewV7()).String()
 }
