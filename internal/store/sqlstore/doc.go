@@ -28,7 +28,8 @@
 // activity are one row per record; the data-access log, appended on every
 // Key Vault and Blob read, is stored in pages of up to 256 records with
 // per-page lookup entries (access.go, migration 0010), which costs the audit
-// writer about a fifth of the CPU per record that a row with its indexes did.
+// writer about a third of the CPU per record that a row with its indexes did
+// (BenchmarkAppendAccess).
 //
 // It must import no Signet package but store: it is a leaf below every server
 // part, and all of them reach it only through the store.Store contract.
