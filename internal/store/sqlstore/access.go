@@ -100,22 +100,23 @@ func (w *pageWriter) add(v *store.Access, seq int64, prev, hash []byte) error {
 		w.buf = binary.AppendUvarint(w.buf, uint64(len(s)))
 		w.buf = append(w.buf, s...)
 	}
-	w.note(keyAll, "", at)
-	w.note(keyTenant, memoKey(&w.tenant, v.TenantID), at)
-	w.note(keyCaller, memoKey(&w.caller, v.CallerID), at)
-	w.note(keyResource, memoKey(&w.resource, v.ResourceID), at)
-	w.note(keyToken, v.TokenID, at)
+	noteKeys(w.keys, at, memoKey(&w.tenant, v.TenantID), memoKey(&w.caller, v.CallerID),
+		memoKey(&w.resource, v.ResourceID), v.TokenID)
 	w.n++
 	w.last = hash
 	return nil
 }
 
-func (w *pageWriter) note(kind, key string, at int64) {
-	k := pageKey{kind, key}
-	if s, ok := w.keys[k]; ok {
-		w.keys[k] = span{min(s.min, at), max(s.max, at)}
-	} else {
-		w.keys[k] = span{at, at}
+// noteKeys widens keys' spans by a record at time at under its lookup
+// keys (tenant, caller and resource already lower-cased).
+func noteKeys(keys map[pageKey]span, at int64, tenant, caller, resource, token string) {
+	for _, k := range [...]pageKey{{keyAll, ""}, {keyTenant, tenant}, {keyCaller, caller}, {keyResource, resource},
+		{keyToken, token}} {
+		if s, ok := keys[k]; ok {
+			keys[k] = span{min(s.min, at), max(s.max, at)}
+		} else {
+			keys[k] = span{at, at}
+		}
 	}
 }
 
@@ -423,20 +424,8 @@ func pagesAfter(t *tx, what string, after int64) ([]storedPage, error) {
 // pageKeys is the lookup entries a page's records call for.
 func pageKeys(records []store.Access) map[pageKey]span {
 	keys := make(map[pageKey]span)
-	note := func(kind, k string, at int64) {
-		s, ok := keys[pageKey{kind, k}]
-		if !ok {
-			s = span{at, at}
-		}
-		keys[pageKey{kind, k}] = span{min(s.min, at), max(s.max, at)}
-	}
 	for _, v := range records {
-		at := v.Time.UnixMicro()
-		note(keyAll, "", at)
-		note(keyTenant, key(v.TenantID), at)
-		note(keyCaller, key(v.CallerID), at)
-		note(keyResource, key(v.ResourceID), at)
-		note(keyToken, v.TokenID, at)
+		noteKeys(keys, v.Time.UnixMicro(), key(v.TenantID), key(v.CallerID), key(v.ResourceID), v.TokenID)
 	}
 	return keys
 }
@@ -643,7 +632,7 @@ func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
 	match := accessMatcher(f)
 	out := []store.Access{}
 	seen := make(map[int64]bool)
-	var cursor *struct{ maxTime, first int64 }
+	var cursor *lookupEntry
 	for {
 		q, qargs := "SELECT first_seq, max_time FROM access_keys WHERE "+where, slices.Clone(args)
 		if cursor != nil {
@@ -651,8 +640,8 @@ func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
 			qargs = append(qargs, cursor.maxTime, cursor.maxTime, cursor.first)
 		}
 		q += " ORDER BY max_time DESC, first_seq DESC LIMIT ?"
-		entries, err := list(t, what, func(sc scanner) (struct{ maxTime, first int64 }, error) {
-			var e struct{ maxTime, first int64 }
+		entries, err := list(t, what, func(sc scanner) (lookupEntry, error) {
+			var e lookupEntry
 			return e, sc.Scan(&e.first, &e.maxTime)
 		}, q, append(qargs, pageChunk)...)
 		if err != nil {
@@ -696,6 +685,10 @@ func (t *tx) ListAccess(f store.AuditFilter) ([]store.Access, error) {
 		cursor = &last
 	}
 }
+
+// lookupEntry is where a listing is in access_keys: an entry's page and
+// the newest time under its key.
+type lookupEntry struct{ maxTime, first int64 }
 
 func newestFirst(a, b store.Access) int {
 	if c := b.Time.Compare(a.Time); c != 0 {

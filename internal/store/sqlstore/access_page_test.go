@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"bytes"
 	"crypto/sha256"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signet-platform/signet/internal/store"
-	"github.com/signet-platform/signet/internal/testutil/pgtest"
 )
 
 // encodePage is the records column pageWriter builds for records, chained
@@ -141,42 +139,10 @@ func TestAccessLookupsUseIndexes(t *testing.T) {
 // the pages carry every record, that VerifyAudit still names the altered
 // record, and that once the evidence is dealt with appends continue.
 func TestAccessMigration0010(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		d    dialect
-		new  func(t *testing.T) (dsn, driver, raw string)
-	}{
-		{"SQLite", sqliteDialect, func(t *testing.T) (string, string, string) {
-			p := filepath.Join(t.TempDir(), "old.db")
-			return "sqlite:" + p, "sqlite", p
-		}},
-		{"PostgreSQL", postgresDialect, func(t *testing.T) (string, string, string) {
-			dsn := pgtest.Start(t)
-			return dsn, "pgx", dsn
-		}},
-	} {
+	for _, c := range migrationBackends {
 		t.Run(c.name, func(t *testing.T) {
 			dsn, driver, raw := c.new(t)
-			old, err := sql.Open(driver, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer old.Close()
-			exec := func(q string, args ...any) {
-				t.Helper()
-				if _, err := old.ExecContext(t.Context(), c.d.rebind(q), args...); err != nil {
-					t.Fatalf("%.60s: %v", q, err)
-				}
-			}
-			ms, err := loadMigrations(c.d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
-			for _, m := range ms[:9] {
-				exec(m.sql)
-				exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, 0)
-			}
+			old, exec := atSchema(t, c.d, driver, raw, 9)
 			base := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
 			var accs []store.Access
 			for i := 1; i <= 600; i++ {

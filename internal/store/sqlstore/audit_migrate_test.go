@@ -18,42 +18,10 @@ import (
 // verifier recomputes every hash in Go), and that appends continue the
 // chain.
 func TestAuditChainBackfill(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		d    dialect
-		new  func(t *testing.T) (dsn, driver, raw string)
-	}{
-		{"SQLite", sqliteDialect, func(t *testing.T) (string, string, string) {
-			p := filepath.Join(t.TempDir(), "old.db")
-			return "sqlite:" + p, "sqlite", p
-		}},
-		{"PostgreSQL", postgresDialect, func(t *testing.T) (string, string, string) {
-			dsn := pgtest.Start(t)
-			return dsn, "pgx", dsn
-		}},
-	} {
+	for _, c := range migrationBackends {
 		t.Run(c.name, func(t *testing.T) {
 			dsn, driver, raw := c.new(t)
-			old, err := sql.Open(driver, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer old.Close()
-			ms, err := loadMigrations(c.d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exec := func(q string, args ...any) {
-				t.Helper()
-				if _, err := old.ExecContext(t.Context(), c.d.rebind(q), args...); err != nil {
-					t.Fatalf("%.60s: %v", q, err)
-				}
-			}
-			exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
-			for _, m := range ms[:5] {
-				exec(m.sql)
-				exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, 0)
-			}
+			old, exec := atSchema(t, c.d, driver, raw, 5)
 			base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 			// Inserted out of time order; two share a time, so the id
 			// decides. Non-ASCII text checks the UTF-8 encoding on both.
@@ -131,4 +99,49 @@ func TestAuditChainBackfill(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrationBackends are fresh databases of each dialect, to build at an
+// older schema.
+var migrationBackends = []struct {
+	name string
+	d    dialect
+	new  func(t *testing.T) (dsn, driver, raw string)
+}{
+	{"SQLite", sqliteDialect, func(t *testing.T) (string, string, string) {
+		p := filepath.Join(t.TempDir(), "old.db")
+		return "sqlite:" + p, "sqlite", p
+	}},
+	{"PostgreSQL", postgresDialect, func(t *testing.T) (string, string, string) {
+		dsn := pgtest.Start(t)
+		return dsn, "pgx", dsn
+	}},
+}
+
+// atSchema applies migrations 1 to version to a fresh database, as the
+// signet of that version did, and returns it with a statement runner that
+// takes ? placeholders. Close the database before opening the store on it.
+func atSchema(t *testing.T, d dialect, driver, raw string, version int) (*sql.DB, func(q string, args ...any)) {
+	t.Helper()
+	db, err := sql.Open(driver, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), d.rebind(q), args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	ms, err := loadMigrations(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+	for _, m := range ms[:version] {
+		exec(m.sql)
+		exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", m.version, m.name, 0)
+	}
+	return db, exec
 }
