@@ -38,6 +38,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,7 @@ func main() {
 	flag.BoolVar(&verbose, "v", false, "print wrk's report (latency distribution) of every run")
 	flag.IntVar(&rounds, "rounds", 3, "rounds of baseline and Signet, alternating (medians are reported)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the server during the first Signet run to this file")
+	flag.StringVar(&cpuProfilePaced, "cpuprofile-paced", "", "write a CPU profile of the server during the first paced Signet run to this file")
 	flag.StringVar(&cpuProfileMany, "cpuprofile-many", "", "write a CPU profile of the server during the run with many assignments to this file")
 	flag.Parse()
 	if err := run(*dur, *conns, *threads, *many); err != nil {
@@ -176,8 +178,8 @@ func run(dur time.Duration, conns, threads, many int) error {
 		few = append(few, sg)
 		rpsRatios = append(rpsRatios, sg.rps/bl.rps)
 		p99Ratios = append(p99Ratios, float64(sg.p99)/float64(bl.p99))
-		fmt.Printf("%-6d %14.0f %10s %14.0f %10s %8.2f %8.2f\n", round+1, bl.rps, bl.p99, sg.rps, sg.p99,
-			rpsRatios[round], p99Ratios[round])
+		fmt.Printf("%-6d %14.0f %10s %14.0f %10s %8.2f %8.2f   (server CPU per request: %s vs %s)\n", round+1, bl.rps, bl.p99,
+			sg.rps, sg.p99, rpsRatios[round], p99Ratios[round], bl.cpu, sg.cpu)
 
 		// The same load: both paced to about half of what Signet just
 		// carried at saturation.
@@ -186,7 +188,14 @@ func run(dur time.Duration, conns, threads, many int) error {
 		if err != nil {
 			return err
 		}
+		stopProfile = func() {}
+		if round == 0 {
+			if stopProfile, err = startProfile(cpuProfilePaced); err != nil {
+				return err
+			}
+		}
 		ps, err := paced(getURL, pause)
+		stopProfile()
 		if err != nil {
 			return err
 		}
@@ -194,8 +203,8 @@ func run(dur time.Duration, conns, threads, many int) error {
 			return fmt.Errorf("round %d, paced: %d baseline and %d Signet requests failed", round+1, pb.errors, ps.errors)
 		}
 		pacedRatios = append(pacedRatios, float64(ps.p99)/float64(pb.p99))
-		fmt.Printf("%-6s %14.0f %10s %14.0f %10s %8s %8.2f   (paced: %s between requests)\n", "", pb.rps, pb.p99, ps.rps, ps.p99,
-			"", pacedRatios[round], pause)
+		fmt.Printf("%-6s %14.0f %10s %14.0f %10s %8s %8.2f   (paced: %s between requests; server CPU per request: %s vs %s)\n",
+			"", pb.rps, pb.p99, ps.rps, ps.p99, "", pacedRatios[round], pause, pb.cpu, ps.cpu)
 	}
 
 	if err := addAssignments(ctx, r.Store, r.Dev.SubscriptionID, vaultID, many); err != nil {
@@ -308,7 +317,7 @@ func addAssignments(ctx context.Context, st store.Store, sub, vaultID string, n 
 	return nil
 }
 
-var cpuProfile, cpuProfileMany string
+var cpuProfile, cpuProfilePaced, cpuProfileMany string
 
 // rounds is how many times the baseline and Signet alternate.
 var rounds int
@@ -356,6 +365,9 @@ type result struct {
 	rps    float64
 	p99    time.Duration
 	errors int
+	// cpu is the CPU time (user and system) this process, which serves
+	// both servers and nothing else, spent per request during the run.
+	cpu time.Duration
 }
 
 var (
@@ -363,7 +375,17 @@ var (
 	p99RE    = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)`)
 	non2xxRE = regexp.MustCompile(`Non-2xx or 3xx responses:\s+(\d+)`)
 	errRE    = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+	countRE  = regexp.MustCompile(`(\d+) requests in`)
 )
+
+// processCPU is the user and system time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func runWrk(target, token string, dur time.Duration, conns, threads int, script string) (result, error) {
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", dur.String(), "--latency",
@@ -372,7 +394,9 @@ func runWrk(target, token string, dur time.Duration, conns, threads int, script 
 		args = append(args, "-s", script)
 	}
 	cmd := exec.Command("wrk", append(args, target)...)
+	cpuBefore := processCPU()
 	out, err := cmd.CombinedOutput()
+	cpu := processCPU() - cpuBefore
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
@@ -390,6 +414,11 @@ func runWrk(target, token string, dur time.Duration, conns, threads int, script 
 			v, _ := strconv.ParseFloat(m[1], 64)
 			unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[m[2]]
 			res.p99 = time.Duration(v * float64(unit))
+		}
+		if m := countRE.FindStringSubmatch(line); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n > 0 {
+				res.cpu = cpu / time.Duration(n)
+			}
 		}
 		if m := non2xxRE.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[1])
