@@ -146,8 +146,13 @@ func (w *pageWriter) flush() error {
 	for k, s := range w.keys {
 		args = append(args, k.kind, k.key, s.min, s.max, w.first)
 	}
-	if _, err := execRows(w.t, accessKeyInserts, 5, args); err != nil {
+	n, err := execRows(w.t, accessKeyInserts[w.t.d.name], 5, args)
+	if err != nil {
 		return mapErr(err, what)
+	}
+	if n != int64(len(w.keys)) {
+		return fmt.Errorf("%s: a lookup entry of the page of records %d to %d is already stored: %w",
+			what, w.first, last, ErrAuditChainBroken)
 	}
 	w.n = 0
 	clear(w.keys)
@@ -342,7 +347,7 @@ func claimAccessIDs(t *tx, records []store.Access) error {
 		seen[id] = struct{}{}
 		args[i] = id
 	}
-	n, err := execRows(t, accessIDInserts, 1, args)
+	n, err := execRows(t, accessIDInserts[t.d.name], 1, args)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -356,13 +361,26 @@ func claimAccessIDs(t *tx, records []store.Access) error {
 }
 
 // Multi-row statements, one text per power of two up to 1<<maxInsertShift
-// rows (see withInserts).
+// rows (see withInserts). The inserts skip a row that conflicts and the
+// caller compares the rows affected: on PostgreSQL a unique violation
+// would abort the transaction, and on SQLite a statement that can abort
+// part-way must first copy every page it touches to a statement journal
+// (OR IGNORE, unlike ON CONFLICT DO NOTHING, also covers NOT NULL, so the
+// statement can never abort).
 var (
-	accessIDInserts  = rowTexts("INSERT INTO access_ids (id) VALUES ", "(?)", " ON CONFLICT DO NOTHING")
+	accessIDInserts  = ignoringInserts("access_ids (id)", "(?)")
+	accessKeyInserts = ignoringInserts("access_keys (kind, key, min_time, max_time, first_seq)", "(?, ?, ?, ?, ?)")
 	accessIDDeletes  = rowTexts("DELETE FROM access_ids WHERE id IN (", "?", ")")
-	accessKeyInserts = rowTexts("INSERT INTO access_keys (kind, key, min_time, max_time, first_seq) VALUES ",
-		"(?, ?, ?, ?, ?)", "")
 )
+
+// ignoringInserts are each dialect's multi-row INSERTs into table (with its
+// column list) that skip conflicting rows.
+func ignoringInserts(table, row string) map[string][]string {
+	return map[string][]string{
+		sqliteDialect.name:   rowTexts("INSERT OR IGNORE INTO "+table+" VALUES ", row, ""),
+		postgresDialect.name: rowTexts("INSERT INTO "+table+" VALUES ", row, " ON CONFLICT DO NOTHING"),
+	}
+}
 
 func rowTexts(head, row, tail string) []string {
 	var texts []string
@@ -817,6 +835,6 @@ func movePage(t *tx, w *pageWriter, rows []store.Access) error {
 		}
 		ids[i] = rows[i].ID
 	}
-	_, err := execRows(t, accessIDInserts, 1, ids)
+	_, err := execRows(t, accessIDInserts[t.d.name], 1, ids)
 	return mapErr(err, "migrate access_log to pages")
 }
