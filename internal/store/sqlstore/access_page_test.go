@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,6 +43,7 @@ func encodePage(records []store.Access, firstSeq int64, prev []byte) ([]byte, []
 func FuzzAccessPage(f *testing.F) {
 	f.Add("id-1", int64(1_700_000_000_000_000), "T", "P", "/subscriptions/S/x", "getSecret", "success", 200, "uti", []byte{1})
 	f.Add("", int64(-1), "é", "", "", "", "", -5, "", []byte{accessPageFormat, 0, 0})
+	f.Add("x", int64(0), "", "", "", "", "", 0, "", []byte{accessPageFormat1, 0, 0})
 	f.Fuzz(func(t *testing.T, id string, at int64, tenant, caller, resource, action, result string, status int, token string, raw []byte) {
 		v := store.Access{ID: id, Time: time.UnixMicro(at).UTC(), TenantID: tenant, CallerID: caller, ClientID: caller,
 			Service: "keyvault", ResourceID: resource, Item: "secrets/" + id, Action: action, Result: result,
@@ -80,6 +83,73 @@ func FuzzAccessPage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// encodePage1 is records written as a format 1 page (every field in full,
+// every time absolute), as stores written before format 2 hold them.
+func encodePage1(records []store.Access, prev []byte) []byte {
+	b := appendPageBytes([]byte{accessPageFormat1}, prev)
+	for _, v := range records {
+		b = appendPageBytes(b, v.Hash)
+		b = binary.AppendVarint(b, v.Time.UnixMicro())
+		b = binary.AppendVarint(b, int64(v.Status))
+		for _, s := range [...]string{v.ID, v.TenantID, v.CallerID, v.ClientID, v.Service, v.ResourceID, v.Item,
+			v.Action, v.Result, v.ErrorCode, v.CallerAddress, v.TokenID} {
+			b = appendPageBytes(b, []byte(s))
+		}
+	}
+	return b
+}
+
+// TestAccessPageFormats checks that a page writes only the fields that
+// differ from the previous record's (a run of reads by one caller costs
+// little more than each record's ID and hash), that a format 1 page still
+// decodes, and that times going backwards and fields going back to empty
+// round-trip.
+func TestAccessPageFormats(t *testing.T) {
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	read := store.Access{TenantID: "7d3c1a2e-0b5f-4c1e-9a3d-2f6e8b4c1d0a", CallerID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+		ClientID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", Service: "keyvault",
+		ResourceID: "/subscriptions/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d/resourceGroups/app-rg/providers/Microsoft.KeyVault/vaults/app-kv",
+		Item:       "secrets/app-secret", Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", Result: "success",
+		Status: 200, CallerAddress: "10.1.2.3", TokenID: "Xq3vNn2kQ0aYpL7wAbCdEf"}
+	var reads []store.Access
+	for i := range 100 {
+		v := read
+		v.ID = fmt.Sprintf("01890a5d-ac96-774b-bcce-b302099a%04d", i)
+		v.Time = at.Add(time.Duration(i) * 37 * time.Microsecond)
+		reads = append(reads, v)
+	}
+	page, chained := encodePage(reads, 1, genesis)
+	full := encodePage1(chained, genesis)
+	// Each record: its hash (33 bytes), ID (37), time and status (3) and
+	// a byte for each of the 11 repeated fields.
+	if per := len(page) / len(reads); per > 90 {
+		t.Errorf("a page of %d reads by one caller takes %d bytes a record, want at most 90 (format 1: %d)",
+			len(reads), per, len(full)/len(reads))
+	}
+	for name, b := range map[string][]byte{"format 2": page, "format 1": full} {
+		got, err := decodeAccessPage(1, b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := cmp.Diff(chained, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+
+	// Fields that change and change back, to and from empty, and a time
+	// before the previous one.
+	mixed := []store.Access{reads[0], {ID: "b", Time: at.Add(-time.Hour), Status: -1}, reads[1],
+		{ID: "b", Time: time.UnixMicro(math.MinInt64).UTC(), Item: "x"}, {ID: "c", Time: time.UnixMicro(math.MaxInt64).UTC(), Item: "x"}}
+	page, chained = encodePage(mixed, 9, genesis)
+	got, err := decodeAccessPage(9, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(chained, got); d != "" {
+		t.Errorf("mixed records (-want +got):\n%s", d)
+	}
 }
 
 // TestAccessLookupsUseIndexes checks SQLite's plan for the lookup entries
