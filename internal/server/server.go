@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -523,47 +521,4 @@ func (r *Running) ConsoleLoginURL() (string, error) {
 		return "", errors.New("the console is not running")
 	}
 	return r.console.NewLoginURL()
-}
-
-// serverGCPercent is the GC target a Signet server runs with unless GOGC is
-// set. Its live heap is small (caches of tokens, grants and sealed records)
-// and nearly every allocation is per request, so Go's default of 100
-// collects many times a second under load. With 400, `go run ./bench/keyvault`
-// went from 0.49 to 0.53 of its baseline's requests/s and its p99 from 2.99
-// to 1.56 times the baseline's (2026-11-26, one run each); the 1 GiB blob
-// round trip's resident growth stayed at 10 MiB. The price is a heap up to
-// five times the live one: some tens of MB.
-const serverGCPercent = 400
-
-// tuneGC sets serverGCPercent, leaving an operator's GOGC alone.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(serverGCPercent)
-	}
-}
-
-// spareProcs is how many more Ps than Go's default a Signet server runs
-// with unless GOMAXPROCS is set. The audit writer commits in bursts of CPU
-// (hashing, encoding and SQLite, all Go code) that hold a P for up to about
-// a millisecond, and requests queued on that P wait for the whole burst.
-// With a spare P they run on another, and the kernel shares the cores at a
-// finer grain. On 2 cores, `go run ./bench/keyvault -rounds 3` gave a
-// saturated Signet p99 of 10.4–11.1 ms, against 16.3–18.5 ms run with
-// GOMAXPROCS=2 (1.34–1.57 against 1.90–2.20 times the baseline's), for 0.60
-// against 0.62 of the baseline's requests/s: each request costs about 8%
-// more CPU in switches (2026-11-26). bench/tokenmint, bound by RSA, did not
-// move (0.77 of its ceiling).
-const spareProcs = 1
-
-var tuneProcsOnce sync.Once
-
-// tuneProcs adds spareProcs once per process, leaving an operator's
-// GOMAXPROCS alone. Setting it ends Go's tracking of a container's CPU
-// limit; the limit found at start stays the base.
-func tuneProcs() {
-	tuneProcsOnce.Do(func() {
-		if _, set := os.LookupEnv("GOMAXPROCS"); !set {
-			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + spareProcs)
-		}
-	})
 }
