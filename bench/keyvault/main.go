@@ -13,6 +13,11 @@
 // connection between requests (wrk's delay hook): that is the p99 target's
 // comparison.
 //
+// Both servers run in this process, so both run with the runtime settings
+// a Signet server gives its process (the collector's heap floor and the
+// spare P: internal/server/runtime.go). Server CPU per request is this
+// process's user and system time over the requests a run served.
+//
 //	go run ./bench/keyvault -d 5s -c 64 -t 2 -rounds 3
 package main
 
