@@ -195,12 +195,17 @@ func (s *Server) mint(ctx context.Context, req *tokenRequest, client *authentica
 		return nil, oauth2.ServerError(fmt.Errorf("sign token: %w", signErr))
 	}
 
-	lifetime := exp - iat
+	// A client adds expires_in to the time the response reaches it, so it
+	// counts from now, not from iat: the sign-in commit and the signature
+	// came between, and iat was rounded down. Whole seconds rounded down,
+	// so that no client takes the token to live past its exp (Entra's
+	// familiar 3599 for an hour).
+	left := max(int64(time.Unix(exp, 0).Sub(s.Now())/time.Second), 0)
 	resp := &tokenResponse{
 		TokenType:    "Bearer",
-		ExpiresIn:    lifetime,
-		ExtExpiresIn: lifetime,
-		RefreshIn:    lifetime / 2,
+		ExpiresIn:    left,
+		ExtExpiresIn: left,
+		RefreshIn:    left / 2,
 		AccessToken:  token,
 	}
 	if req.version == 1 {

@@ -117,7 +117,8 @@ func TestTokenGranted(t *testing.T) {
 			before := f.signIns()
 			start := time.Now().Unix()
 			r := f.do(tt.req())
-			end := time.Now().Unix()
+			received := time.Now()
+			end := received.Unix()
 			if r.status != http.StatusOK {
 				t.Fatalf("status = %d, body %s", r.status, r.raw)
 			}
@@ -133,9 +134,16 @@ func TestTokenGranted(t *testing.T) {
 				t.Fatal(err)
 			}
 			lifetime := int64(tt.lifetime / time.Second)
+			// expires_in counts from the response, in whole seconds
+			// rounded down: a client adding it to the time it got the
+			// response never passes the token's exp.
+			var left int64
+			if err := json.Unmarshal(body["expires_in"], &left); err != nil || left > lifetime || left < lifetime-(end-start)-1 {
+				t.Errorf("expires_in %s (%v), want a whole number of seconds in [%d, %d]", body["expires_in"], err, lifetime-(end-start)-1, lifetime)
+			}
 			wantFields := map[string]string{
-				"token_type": `"Bearer"`, "expires_in": strconv.FormatInt(lifetime, 10),
-				"ext_expires_in": strconv.FormatInt(lifetime, 10), "refresh_in": strconv.FormatInt(lifetime/2, 10),
+				"token_type": `"Bearer"`, "expires_in": strconv.FormatInt(left, 10),
+				"ext_expires_in": strconv.FormatInt(left, 10), "refresh_in": strconv.FormatInt(left/2, 10),
 			}
 			if tt.endpoint == 1 {
 				wantFields["resource"] = strconv.Quote(tt.want.Audience)
@@ -165,6 +173,11 @@ func TestTokenGranted(t *testing.T) {
 			}
 			if claims.IssuedAt < start || claims.IssuedAt > end || claims.NotBefore != claims.IssuedAt || claims.Expiry-claims.IssuedAt != lifetime {
 				t.Errorf("iat %d nbf %d exp %d: want iat in [%d, %d], nbf = iat, exp = iat + %d", claims.IssuedAt, claims.NotBefore, claims.Expiry, start, end, lifetime)
+			}
+			// A client's expiry (receipt + expires_in) is not after exp,
+			// give or take this loopback round trip's tail.
+			if over := received.Add(time.Duration(left) * time.Second).Sub(time.Unix(claims.Expiry, 0)); over > 100*time.Millisecond {
+				t.Errorf("a client receiving expires_in %d takes the token to expire %v after its exp", left, over)
 			}
 			if raw, err := base64.RawURLEncoding.DecodeString(claims.TokenID); err != nil || len(raw) != 16 {
 				t.Errorf("uti %q is not 16 bytes of base64url", claims.TokenID)
