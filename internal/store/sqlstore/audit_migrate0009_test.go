@@ -137,7 +137,7 @@ func TestAuditMigration0009(t *testing.T) {
 // each row's prev_hash and hash chained in Go, one INSERT per row, the head
 // moved; then the first pruned records are deleted behind the checkpoint,
 // as retention does.
-func appendAt8[T any](t *testing.T, d dialect, exec func(string, ...any), cs chainStream[T], records []T, pruned int) {
+func appendAt8[T any](t testing.TB, d dialect, exec func(string, ...any), cs chainStream[T], records []T, pruned int) {
 	t.Helper()
 	prev := genesis
 	var prunedHash []byte

@@ -121,7 +121,7 @@ var migrationBackends = []struct {
 // atSchema applies migrations 1 to version to a fresh database, as the
 // signet of that version did, and returns it with a statement runner that
 // takes ? placeholders. Close the database before opening the store on it.
-func atSchema(t *testing.T, d dialect, driver, raw string, version int) (*sql.DB, func(q string, args ...any)) {
+func atSchema(t testing.TB, d dialect, driver, raw string, version int) (*sql.DB, func(q string, args ...any)) {
 	t.Helper()
 	db, err := sql.Open(driver, raw)
 	if err != nil {
