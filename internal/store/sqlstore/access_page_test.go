@@ -176,23 +176,9 @@ func TestAccessLookupsUseIndexes(t *testing.T) {
 		{"under a scope", store.AuditFilter{TenantID: "t", ResourceID: "/subscriptions/s/resourceGroups/g"}, true},
 	} {
 		where, args := accessLookup(c.f)
-		q := "EXPLAIN QUERY PLAN SELECT first_seq, max_time FROM access_keys WHERE " + where +
-			" AND max_time <= ? AND (max_time, first_seq) < (?, ?) ORDER BY max_time DESC, first_seq DESC LIMIT ?"
-		rows, err := s.read.QueryContext(t.Context(), q, append(args, 1, 1, 1, pageChunk)...)
-		if err != nil {
-			t.Fatalf("%s: explain: %v", c.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s, "SELECT first_seq, max_time FROM access_keys WHERE "+where+
+			" AND max_time <= ? AND (max_time, first_seq) < (?, ?) ORDER BY max_time DESC, first_seq DESC LIMIT ?",
+			append(args, 1, 1, 1, pageChunk)...)
 		t.Logf("%s: %s", c.name, joined)
 		if !strings.Contains(joined, "SEARCH access_keys USING PRIMARY KEY (kind=? AND key") {
 			t.Errorf("%s: plan does not seek the lookup key: %s", c.name, joined)

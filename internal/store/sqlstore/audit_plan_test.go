@@ -59,21 +59,7 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 	}
 	for _, c := range cases {
 		where, args := auditWhere(c.f, c.tab)
-		rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN SELECT * FROM "+c.table+where, args...)
-		if err != nil {
-			t.Fatalf("%s: explain: %v", c.name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s, "SELECT * FROM "+c.table+where, args...)
 		t.Logf("%s: %s", c.name, joined)
 		if !strings.Contains(joined, "SEARCH "+c.table+" USING INDEX "+c.index+" ") || strings.Contains(joined, "SCAN "+c.table) {
 			t.Errorf("%s: plan does not seek %s: %s", c.name, c.index, joined)

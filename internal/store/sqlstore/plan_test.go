@@ -27,27 +27,37 @@ func TestRoleAssignmentQueriesUseIndexes(t *testing.T) {
 	}
 	for name, f := range filters {
 		q, args := roleAssignmentQuery(f)
-		rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: explain: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		joined := strings.Join(plan, "; ")
+		joined := queryPlan(t, s, q, args...)
 		t.Logf("%s: %s", name, joined)
 		// SCAN (even USING INDEX) reads every row; SEARCH seeks.
 		if strings.Contains(joined, "SCAN role_assignments") || !strings.Contains(joined, "SEARCH role_assignments") {
 			t.Errorf("%s: plan does not seek an index: %s", name, joined)
 		}
 	}
+}
+
+// queryPlan is SQLite's plan for query q with args, its steps joined by
+// "; ".
+func queryPlan(t *testing.T, s *Store, q string, args ...any) string {
+	t.Helper()
+	rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("explain %.60s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
 
 func TestScopeAncestors(t *testing.T) {
