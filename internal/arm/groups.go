@@ -83,7 +83,7 @@ func (s *Server) headGroup(w http.ResponseWriter, req *request) error {
 		_, err := getGroupTx(tx, rt.sub, rt.group)
 		return err
 	}); err != nil {
-		return asAPIError(err)
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -160,7 +160,7 @@ func (s *Server) putGroup(w http.ResponseWriter, req *request) error {
 		return tx.PutResourceGroup(g)
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -203,7 +203,7 @@ func (s *Server) deleteGroup(w http.ResponseWriter, req *request) error {
 		return s.revokeUnentitledTx(tx, s.now())
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

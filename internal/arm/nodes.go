@@ -110,7 +110,7 @@ func (s *Server) createJoinToken(w http.ResponseWriter, req *request) error {
 		res, err = getResourceTx(tx, host)
 		return err
 	}); err != nil {
-		return asAPIError(err)
+		return err
 	}
 	token, expires, err := s.Nodes.CreateJoinToken(req.Context(), res.ID, ttl)
 	if errors.Is(err, store.ErrNotFound) { // deleted since the read

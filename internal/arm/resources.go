@@ -112,7 +112,7 @@ func (s *Server) getResource(w http.ResponseWriter, req *request) error {
 		return err
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -137,7 +137,7 @@ func (s *Server) listResources(w http.ResponseWriter, req *request) error {
 		return err
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	var visible []store.Resource
 	for _, res := range resources {
@@ -165,7 +165,7 @@ func (s *Server) listResources(w http.ResponseWriter, req *request) error {
 		return nil
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -304,7 +304,7 @@ func (s *Server) writeResource(w http.ResponseWriter, req *request, patch bool) 
 		return err
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -371,7 +371,7 @@ func (s *Server) deleteResource(w http.ResponseWriter, req *request) error {
 		return s.revokeUnentitledTx(tx, s.now())
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	if !found {
 		w.WriteHeader(http.StatusNoContent)

@@ -230,7 +230,7 @@ func (s *Server) putRoleAssignment(w http.ResponseWriter, req *request) error {
 		return nil
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -268,7 +268,7 @@ func (s *Server) getRoleAssignment(w http.ResponseWriter, req *request) error {
 		return err
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, raOut(a))
 }
@@ -300,7 +300,7 @@ func (s *Server) deleteRoleAssignment(w http.ResponseWriter, req *request) error
 		return tx.DeleteRoleAssignment(name)
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	if !found {
 		w.WriteHeader(http.StatusNoContent)
@@ -369,7 +369,7 @@ func (s *Server) listRoleAssignments(w http.ResponseWriter, req *request) error 
 		return nil
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	l, err := page(req, s.size(), visible, func(a store.RoleAssignment) string { return a.ID })
 	if err != nil {

@@ -132,7 +132,7 @@ func (s *Server) listRoleDefinitions(w http.ResponseWriter, req *request) error 
 		roles, err = tx.ListRoleDefinitions()
 		return err
 	}); err != nil {
-		return asAPIError(err)
+		return err
 	}
 	var match []store.RoleDefinition
 	for _, r := range roles {
@@ -181,10 +181,7 @@ func (s *Server) visibleRole(req *request, id, scope string) (store.RoleDefiniti
 		}
 		return err
 	})
-	if err != nil {
-		return r, asAPIError(err)
-	}
-	return r, nil
+	return r, err
 }
 
 // putRoleDefinition creates or replaces a custom role. It answers 201 in
@@ -287,7 +284,7 @@ func (s *Server) putRoleDefinition(w http.ResponseWriter, req *request) error {
 		return tx.PutRoleDefinition(role)
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusCreated, rdOut(sc.String(), role))
 }
@@ -337,7 +334,7 @@ func (s *Server) deleteRoleDefinition(w http.ResponseWriter, req *request) error
 		return tx.DeleteRoleDefinition(id)
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, rdOut(scope, old))
 }

@@ -73,7 +73,7 @@ func (s *Server) writeUAMI(w http.ResponseWriter, req *request, sub store.Subscr
 		return err
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -137,7 +137,7 @@ func (s *Server) getSystemIdentity(w http.ResponseWriter, req *request) error {
 		return nil
 	})
 	if err != nil {
-		return asAPIError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
