@@ -2,7 +2,6 @@ package blob
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -120,11 +119,8 @@ func (s *Server) listBlobs(req *request) error {
 		items, err = collect(tx, req.account.ID, req.container, p, delim)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return errContainerNotFound()
-	}
-	if err != nil {
-		return internal(err)
+	if err := storeErr(err, errContainerNotFound); err != nil {
+		return err
 	}
 	out := blobList{ServiceEndpoint: req.endpoint, ContainerName: req.container, Prefix: p.prefix,
 		Marker: p.marker, MaxResults: p.max, Delimiter: delim}
