@@ -61,8 +61,9 @@
 // bound to the tenant, so they restore only into a vault of the same tenant.
 // No secret value appears in the store, a log line or an error message.
 // GET's body is encoded by hand (encode.go, held byte for byte to
-// encoding/json by tests) and the plaintext and the encoded body are
-// zeroed once written.
+// encoding/json by tests); the plaintext and the encoded body are zeroed
+// once the response is written or refused (net/http's and TLS's own
+// buffers are beyond reach).
 //
 // A deleted vault's secrets go with it (in the control plane's transaction):
 // Azure keeps a deleted vault recoverable; Signet does not keep vaults.

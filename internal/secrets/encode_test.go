@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -110,7 +111,9 @@ func FuzzSecretBundleEncoding(f *testing.F) {
 }
 
 // writeJSON writes a self-encoding body with the same headers as a
-// marshalled one, then wipes the plaintext it held.
+// marshalled one; respond wipes the plaintext it held once written, and
+// also when the answer is an error instead (an access record that did not
+// commit).
 func TestWriteJSONSelfEncodingBody(t *testing.T) {
 	req := &request{base: "https://kv1.vault.localhost", vault: store.Vault{Name: "kv1", RetentionDays: 90}}
 	value := "plaintext-canary"
@@ -121,7 +124,8 @@ func TestWriteJSONSelfEncodingBody(t *testing.T) {
 	writeJSON(marshalled, response{http.StatusOK, req.bundle(sec, v, &value)})
 	body := &secretBundle{req: req, sec: sec, v: v, value: []byte(value)}
 	appended := httptest.NewRecorder()
-	writeJSON(appended, response{http.StatusOK, body})
+	var srv Server
+	srv.respond(appended, response{http.StatusOK, body}, nil)
 
 	if diff := cmp.Diff(marshalled.Header(), appended.Header()); diff != "" {
 		t.Errorf("headers differ (-marshal +append):\n%s", diff)
@@ -134,6 +138,16 @@ func TestWriteJSONSelfEncodingBody(t *testing.T) {
 	}
 	if string(body.value) == value || len(body.value) != len(value) {
 		t.Errorf("the body's plaintext after writing = %q, want it zeroed", body.value)
+	}
+
+	refused := &secretBundle{req: req, sec: sec, v: v, value: []byte(value)}
+	w := httptest.NewRecorder()
+	srv.respond(w, response{http.StatusOK, refused}, internalError(errors.New("recording access: disk full")))
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), value) {
+		t.Errorf("refused answer: %d %s, want a 500 without the value", w.Code, w.Body)
+	}
+	if string(refused.value) == value {
+		t.Errorf("the body's plaintext after a refusal = %q, want it zeroed", refused.value)
 	}
 }
 

@@ -202,11 +202,7 @@ func (s *Server) listByName(req *request, tx store.Tx, deleted bool) (response, 
 		if err != nil {
 			return response{}, fmt.Errorf("current version of %s: %w", sec.Name, err)
 		}
-		item := req.item(sec, cur)
-		if deleted {
-			item.ID = req.base + "/secrets/" + sec.Name
-		}
-		out.Value = append(out.Value, item)
+		out.Value = append(out.Value, req.item(sec, cur))
 	}
 	if more {
 		path := "/secrets"

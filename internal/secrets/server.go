@@ -151,6 +151,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.logger().Error("recording key vault access", "err", rerr, "vault", req.vault.Name, "action", req.access.Action)
 		}
 	}
+	s.respond(w, res, kerr)
+}
+
+// respond writes res, or kerr when it is not nil, and then zeroes the
+// plaintext res may hold, written or not.
+func (s *Server) respond(w http.ResponseWriter, res response, kerr *kvError) {
+	if wp, ok := res.body.(wiper); ok {
+		defer wp.wipe()
+	}
 	if kerr != nil {
 		writeError(w, s.logger(), kerr)
 		return
@@ -300,12 +309,9 @@ func writeJSON(w http.ResponseWriter, res response) {
 		h["Content-Type"] = vs[2:3:3]
 		w.WriteHeader(res.status)
 		w.Write(b)
-		// The body may hold a secret's value: neither it nor the buffer
-		// keeps a copy once written.
+		// The body may hold a secret's value: the buffer keeps no copy
+		// once written (respond wipes the plaintext).
 		clear(b)
-		if wp, ok := res.body.(wiper); ok {
-			wp.wipe()
-		}
 		if cap(b) <= maxPooledJSON {
 			*bp = b[:0]
 			jsonBufs.Put(bp)
