@@ -105,7 +105,7 @@ func compile(assignments []store.RoleAssignment, roles map[string]store.RoleDefi
 func (g *grants) decide(req Request, target []string) Decision {
 	d := Decision{Request: req}
 	for _, gr := range g.usable {
-		if !contains(gr.segments, target) || !RoleAllows(gr.role, req.Action, req.DataAction) {
+		if !resourceid.SegmentsContain(gr.segments, target) || !RoleAllows(gr.role, req.Action, req.DataAction) {
 			continue
 		}
 		d.Allowed = true
@@ -113,20 +113,6 @@ func (g *grants) decide(req Request, target []string) Decision {
 		return d
 	}
 	return d
-}
-
-// contains is resourceid.Scope.Contains over segments already split, so
-// the hot path splits each assignment's scope once, when it is compiled.
-func contains(scope, target []string) bool {
-	if len(scope) > len(target) {
-		return false
-	}
-	for i := range scope {
-		if !strings.EqualFold(scope[i], target[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // Decide is Authorizer.Decide, from the cache when it is current.

@@ -73,7 +73,8 @@ func (c *CachingVerifier) Verify(token string) (*Claims, error) {
 	if ok {
 		// The key is looked up again on every hit; keys.Manager and
 		// RemoteKeySet hand out the same object while a key is unchanged,
-		// so the comparison is mostly a pointer comparison.
+		// so the comparison is mostly a pointer comparison (a JWKS decodes
+		// a new key each time: there it compares the numbers).
 		if now < e.until && now+int64(c.Verifier.leeway()/time.Second) >= e.claims.NotBefore {
 			if pub, found := c.Verifier.Keys.PublicKey(e.kid); found && (pub == e.key || pub.Equal(e.key)) {
 				claims := e.claims

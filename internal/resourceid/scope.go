@@ -133,12 +133,17 @@ func (s Scope) Segments() []string {
 
 // Contains reports whether target equals s or lies below it.
 func (s Scope) Contains(target Scope) bool {
-	a, b := s.Segments(), target.Segments()
-	if len(a) > len(b) {
+	return SegmentsContain(s.Segments(), target.Segments())
+}
+
+// SegmentsContain is Contains over scopes already split by Segments, for
+// callers that split a scope once and compare it many times.
+func SegmentsContain(scope, target []string) bool {
+	if len(scope) > len(target) {
 		return false
 	}
-	for i := range a {
-		if !strings.EqualFold(a[i], b[i]) {
+	for i := range scope {
+		if !strings.EqualFold(scope[i], target[i]) {
 			return false
 		}
 	}
