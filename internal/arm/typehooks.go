@@ -24,8 +24,9 @@ type TypeHooks interface {
 
 // Presenter is implemented by TypeHooks whose properties carry what the
 // deployment decides rather than the caller (a data-plane endpoint, whose
-// port can change between runs): Present refreshes them in props each time
-// the resource is read, so a stored value never goes stale.
+// port can change between runs): Prepare leaves them out of what is stored,
+// and Present sets them in props each time the resource is read, so they
+// never go stale.
 type Presenter interface {
 	Present(res store.Resource, props map[string]json.RawMessage) error
 }

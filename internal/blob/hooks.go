@@ -20,7 +20,8 @@ const AccountType = "Microsoft.Storage/storageAccounts"
 // (arm.TypeHooks, satisfied structurally: this package does not import
 // arm). Prepare gives a new account its data-plane record — a name unique
 // across the deployment and a fresh content key sealed under the master
-// key — and fills properties.primaryEndpoints.blob; Deleted removes the
+// key — and Present reports properties.primaryEndpoints.blob as the
+// deployment serves it on every read; Deleted removes the
 // account's containers and blobs with it, and the server removes its files
 // once that commits.
 type AccountHooks struct {
@@ -53,7 +54,7 @@ func (h *AccountHooks) Prepare(tx store.Tx, res *store.Resource, created bool) (
 			return "properties must be a JSON object", nil
 		}
 	}
-	props["primaryEndpoints"] = map[string]string{"blob": h.Endpoint(acct.Name)}
+	delete(props, "primaryEndpoints") // the deployment's, set by Present on every read
 	props["provisioningState"] = "Succeeded"
 	props["encryption"] = map[string]any{"keySource": "Microsoft.Storage",
 		"services": map[string]any{"blob": map[string]any{"enabled": true, "keyType": "Account"}}}
@@ -69,7 +70,8 @@ func (h *AccountHooks) Prepare(tx store.Tx, res *store.Resource, created bool) (
 }
 
 // Present reports the account's blob endpoint as this deployment serves it
-// now (arm.Presenter): the one stored at PUT names the port of that run.
+// now (arm.Presenter): the port can change between runs, so it is not
+// stored.
 func (h *AccountHooks) Present(res store.Resource, props map[string]json.RawMessage) error {
 	raw, err := json.Marshal(map[string]string{"blob": h.Endpoint(res.Name)})
 	if err != nil {

@@ -23,10 +23,11 @@ const (
 // plane stores it, and keeps the data plane's vault record in step, in the
 // same transaction. It is the control plane's TypeHooks.Prepare.
 //
-// Filled in: vaultUri, tenantId, enableRbacAuthorization (always true: RBAC
+// Filled in: tenantId, enableRbacAuthorization (always true: RBAC
 // is the only permission model here), enableSoftDelete (always true),
 // softDeleteRetentionInDays (7–90, default 90, fixed once the vault exists,
 // as in Azure) and enablePurgeProtection (once true, never false again).
+// vaultUri is not stored: Present reports it on every read.
 func (s *Server) Prepare(tx store.Tx, res *store.Resource, created bool) (invalid string, err error) {
 	if !validVaultName(res.Name) {
 		return "The vault name '" + truncate(res.Name, 64) + "' is invalid: a vault name is 3 to 24 letters, digits and dashes, starts with a letter, ends with a letter or digit and has no consecutive dashes.", nil
@@ -99,7 +100,7 @@ func (s *Server) Prepare(tx store.Tx, res *store.Resource, created bool) (invali
 		}
 	}
 
-	props["vaultUri"] = s.VaultURL(name)
+	delete(props, "vaultUri") // the deployment's, set by Present on every read
 	props["tenantId"] = sub.TenantID
 	props["enableRbacAuthorization"] = true
 	props["enableSoftDelete"] = true
@@ -118,6 +119,17 @@ func (s *Server) Prepare(tx store.Tx, res *store.Resource, created bool) (invali
 	}
 	res.Properties = b
 	return "", nil
+}
+
+// Present reports the vault's URI as this deployment serves it now
+// (arm.Presenter): the data plane's port can change between runs.
+func (s *Server) Present(res store.Resource, props map[string]json.RawMessage) error {
+	raw, err := json.Marshal(s.VaultURL(res.Name))
+	if err != nil {
+		return err
+	}
+	props["vaultUri"] = raw
+	return nil
 }
 
 // Deleted removes the vault's data-plane record and, with it (the store
