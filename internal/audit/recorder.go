@@ -121,12 +121,14 @@ func (r *Recorder) SignIn(ctx context.Context, rec store.SignIn) error {
 
 // StartSignIn queues rec for commit and returns at once, so the caller can
 // do its own work (sign the token) while the record commits; wait returns
-// once it has committed, with the same rules as SignIn. When use is not
+// once it has committed, with the same rules as SignIn. When the queue is
+// full, StartSignIn waits for room until ctx ends; wait then returns ctx's
+// error. When use is not
 // nil the assertion is marked used in the same transaction: if it was
 // already used, rec is not written and wait returns an error wrapping
 // store.ErrConflict, so a token is recorded if and only if its assertion
 // was spent on it. Call wait exactly once.
-func (r *Recorder) StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error) {
+func (r *Recorder) StartSignIn(ctx context.Context, rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error) {
 	if rec.ID == "" {
 		rec.ID = newID()
 	}
@@ -134,7 +136,7 @@ func (r *Recorder) StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait 
 		rec.Time = r.now().UTC()
 	}
 	req := &request{signIn: &rec, use: use, done: make(chan error, 1)}
-	if err := r.enqueue(context.Background(), req); err != nil {
+	if err := r.enqueue(ctx, req); err != nil {
 		return func(context.Context) error { return err }
 	}
 	return func(ctx context.Context) error { return r.await(ctx, req) }

@@ -22,14 +22,14 @@ func TestStartSignInMarksTheAssertion(t *testing.T) {
 	r := NewRecorder(st, nil)
 	defer r.Close()
 
-	if err := r.StartSignIn(signIn(1), use("jti-a"))(t.Context()); err != nil {
+	if err := r.StartSignIn(t.Context(), signIn(1), use("jti-a"))(t.Context()); err != nil {
 		t.Fatalf("first presentation: %v", err)
 	}
-	err := r.StartSignIn(signIn(2), use("jti-a"))(t.Context())
+	err := r.StartSignIn(t.Context(), signIn(2), use("jti-a"))(t.Context())
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("replay: err = %v, want ErrConflict", err)
 	}
-	if err := r.StartSignIn(signIn(3), nil)(t.Context()); err != nil {
+	if err := r.StartSignIn(t.Context(), signIn(3), nil)(t.Context()); err != nil {
 		t.Fatalf("without an assertion: %v", err)
 	}
 	if diff := cmp.Diff([]string{"client-0001", "client-0003"}, listClientIDs(t, st)); diff != "" {
@@ -52,11 +52,11 @@ func TestStartSignInReplayInOneBatch(t *testing.T) {
 	r := NewRecorder(st, nil)
 	defer r.Close()
 
-	blocked := r.StartSignIn(signIn(0), nil)
+	blocked := r.StartSignIn(t.Context(), signIn(0), nil)
 	<-st.entered // the writer holds record 0 in a blocked commit
-	first := r.StartSignIn(signIn(1), use("jti-b"))
-	second := r.StartSignIn(signIn(2), use("jti-b"))
-	other := r.StartSignIn(signIn(3), use("jti-c"))
+	first := r.StartSignIn(t.Context(), signIn(1), use("jti-b"))
+	second := r.StartSignIn(t.Context(), signIn(2), use("jti-b"))
+	other := r.StartSignIn(t.Context(), signIn(3), use("jti-c"))
 	waitQueued(r, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
@@ -88,7 +88,35 @@ func TestStartSignInAfterClose(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.StartSignIn(signIn(1), use("jti-d"))(t.Context()); !errors.Is(err, ErrClosed) {
+	if err := r.StartSignIn(t.Context(), signIn(1), use("jti-d"))(t.Context()); !errors.Is(err, ErrClosed) {
 		t.Errorf("err = %v, want ErrClosed", err)
+	}
+}
+
+// With the queue full behind a stuck commit, StartSignIn gives up when its
+// context ends (a token request must not hang): wait reports the context's
+// error and nothing of it is written.
+func TestStartSignInQueueFull(t *testing.T) {
+	st := newStore(t, true)
+	r := newRecorder(st, nil, 1)
+	defer r.Close()
+
+	blocked := r.StartSignIn(t.Context(), signIn(0), nil)
+	<-st.entered // the writer holds record 0 in a blocked commit
+	queued := r.StartSignIn(t.Context(), signIn(1), nil)
+	waitQueued(r, 1) // the queue's one place is taken
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if err := r.StartSignIn(ctx, signIn(2), nil)(t.Context()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("StartSignIn on a full queue = %v, want the context's deadline", err)
+	}
+	close(st.gate)
+	for _, wait := range []func(context.Context) error{blocked, queued} {
+		if err := wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"client-0000", "client-0001"}, listClientIDs(t, st)); diff != "" {
+		t.Errorf("committed records (-want +got):\n%s", diff)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // *audit.Recorder is one.
 type AuditRecorder interface {
 	SignIn(ctx context.Context, rec store.SignIn) error
-	StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
+	StartSignIn(ctx context.Context, rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
 	Activity(ctx context.Context, rec store.Activity) error
 	Access(ctx context.Context, rec store.Access) error
 }
@@ -44,8 +44,8 @@ func (r *Recorder) SignIn(ctx context.Context, rec store.SignIn) error {
 // StartSignIn queues rec (and marks use) and counts the token request once
 // its wait reports the commit. A replayed assertion writes nothing and is
 // not counted here: the STS records (and so counts) the refusal.
-func (r *Recorder) StartSignIn(rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
-	wait := r.next.StartSignIn(rec, use)
+func (r *Recorder) StartSignIn(ctx context.Context, rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
+	wait := r.next.StartSignIn(ctx, rec, use)
 	return func(ctx context.Context) error {
 		err := wait(ctx)
 		switch {

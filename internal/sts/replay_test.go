@@ -55,7 +55,7 @@ type rivalReplica struct {
 	t  *testing.T
 }
 
-func (r rivalReplica) StartSignIn(rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
+func (r rivalReplica) StartSignIn(ctx context.Context, rec store.SignIn, use *store.AssertionUse) func(context.Context) error {
 	if use != nil {
 		err := r.st.Write(context.Background(), func(tx store.Tx) error {
 			return tx.MarkAssertionUsed(use.Issuer, use.JTI, use.Expires)
@@ -64,7 +64,7 @@ func (r rivalReplica) StartSignIn(rec store.SignIn, use *store.AssertionUse) fun
 			r.t.Errorf("rival replica: %v", err)
 		}
 	}
-	return r.SignInRecorder.StartSignIn(rec, use)
+	return r.SignInRecorder.StartSignIn(ctx, rec, use)
 }
 
 // The store decides: an assertion another replica spent while this one

@@ -25,11 +25,12 @@ type KeySource interface {
 type SignInRecorder interface {
 	// SignIn records rec and returns once it is committed.
 	SignIn(ctx context.Context, rec store.SignIn) error
-	// StartSignIn queues rec and returns at once; wait returns once it is
-	// committed. With use, the assertion is marked used in the same
-	// transaction; if it already was, rec is not written and wait returns
-	// an error wrapping store.ErrConflict.
-	StartSignIn(rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
+	// StartSignIn queues rec and returns at once (ctx bounds the wait for
+	// room in a full queue); wait returns once it is committed. With use,
+	// the assertion is marked used in the same transaction; if it already
+	// was, rec is not written and wait returns an error wrapping
+	// store.ErrConflict.
+	StartSignIn(ctx context.Context, rec store.SignIn, use *store.AssertionUse) (wait func(context.Context) error)
 }
 
 // Defaults for the Server's zero-valued fields.

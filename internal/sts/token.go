@@ -96,9 +96,16 @@ func (s *Server) handleToken(version int) http.HandlerFunc {
 }
 
 func (s *Server) record(r *http.Request, rec store.SignIn) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), recordTimeout)
+	ctx, cancel := recordContext(r.Context())
 	defer cancel()
 	return s.Recorder.SignIn(ctx, rec)
+}
+
+// recordContext bounds recording a sign-in by recordTimeout, whether or
+// not the client is still there: a token is answered only once recorded,
+// and a refusal is recorded even for a client that left.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 }
 
 // token runs a request to a signed token, or to the error to answer with.
@@ -172,10 +179,10 @@ func (s *Server) mint(ctx context.Context, req *tokenRequest, client *authentica
 	rec := *req.signIn
 	rec.TokenID, rec.Time = uti, req.now.UTC()
 	rec.Result, rec.Reason = "success", "token issued"
-	wait := s.Recorder.StartSignIn(rec, client.Assertion)
-	token, signErr := s.Signer.Sign(c)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	ctx, cancel := recordContext(ctx)
 	defer cancel()
+	wait := s.Recorder.StartSignIn(ctx, rec, client.Assertion)
+	token, signErr := s.Signer.Sign(c)
 	err = wait(ctx)
 	req.spent = err == nil || errors.Is(err, store.ErrConflict)
 	switch {
