@@ -134,3 +134,25 @@ func TestSpendingClaims(t *testing.T) {
 		t.Error("the newest spent assertion was forgotten")
 	}
 }
+
+// conflictingRecorder commits nothing and reports a conflict, as the store
+// does for a duplicate record.
+type conflictingRecorder struct{ SignInRecorder }
+
+func (conflictingRecorder) StartSignIn(context.Context, store.SignIn, *store.AssertionUse) func(context.Context) error {
+	return func(context.Context) error { return fmt.Errorf("append sign-ins: %w", store.ErrConflict) }
+}
+
+// A conflict on a secret client's sign-in (which spends no assertion) is a
+// server error, not "assertion replayed", and hands out no token.
+func TestSecretClientConflictIsNoReplay(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Recorder = conflictingRecorder{f.srv.Recorder}
+	r := f.post(f.tokenURL(2), secretForm(f.sp.ClientID, f.secret), nil)
+	if r.status != http.StatusInternalServerError || r.body["error"] == "invalid_client" {
+		t.Errorf("status %d error %v, want a 500 server error", r.status, r.body["error"])
+	}
+	if _, ok := r.body["access_token"]; ok {
+		t.Error("a token was handed out unrecorded")
+	}
+}

@@ -184,9 +184,12 @@ func (s *Server) mint(ctx context.Context, req *tokenRequest, client *authentica
 	wait := s.Recorder.StartSignIn(ctx, rec, client.Assertion)
 	token, signErr := s.Signer.Sign(c)
 	err = wait(ctx)
-	req.spent = err == nil || errors.Is(err, store.ErrConflict)
+	// A conflict is a spent assertion only when there is one: a secret
+	// client's conflict (a duplicate record) is a server error like any.
+	replayed := client.Assertion != nil && errors.Is(err, store.ErrConflict)
+	req.spent = err == nil || replayed
 	switch {
-	case errors.Is(err, store.ErrConflict):
+	case replayed:
 		// Spent before (by another replica, or longer ago than this one
 		// remembers): this token is discarded unanswered, and the
 		// refusal is recorded.
