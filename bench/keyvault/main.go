@@ -65,6 +65,10 @@ func main() {
 	flag.StringVar(&cpuProfilePaced, "cpuprofile-paced", "", "write a CPU profile of the server during the first paced Signet run to this file")
 	flag.StringVar(&cpuProfileMany, "cpuprofile-many", "", "write a CPU profile of the server during the run with many assignments to this file")
 	flag.Parse()
+	if rounds < 1 {
+		fmt.Fprintln(os.Stderr, "keyvault bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	if err := run(*dur, *conns, *threads, *many); err != nil {
 		fmt.Fprintln(os.Stderr, "keyvault bench:", err)
 		os.Exit(1)
@@ -166,14 +170,7 @@ func run(dur time.Duration, conns, threads, many int) error {
 		if err != nil {
 			return err
 		}
-		stopProfile := func() {}
-		if round == 0 {
-			if stopProfile, err = startProfile(cpuProfile); err != nil {
-				return err
-			}
-		}
-		sg, err := wrk(getURL)
-		stopProfile()
+		sg, err := profiled(firstRound(round, cpuProfile), func() (result, error) { return wrk(getURL) })
 		if err != nil {
 			return err
 		}
@@ -188,19 +185,13 @@ func run(dur time.Duration, conns, threads, many int) error {
 
 		// The same load: both paced to about half of what Signet just
 		// carried at saturation.
-		pause := time.Duration(float64(conns) / (sg.rps / 2) * float64(time.Second)).Round(time.Millisecond)
+		// wrk's delay hook counts whole milliseconds.
+		pause := max(time.Duration(float64(conns)/(sg.rps/2)*float64(time.Second)).Round(time.Millisecond), time.Millisecond)
 		pb, err := paced(baseTarget, pause)
 		if err != nil {
 			return err
 		}
-		stopProfile = func() {}
-		if round == 0 {
-			if stopProfile, err = startProfile(cpuProfilePaced); err != nil {
-				return err
-			}
-		}
-		ps, err := paced(getURL, pause)
-		stopProfile()
+		ps, err := profiled(firstRound(round, cpuProfilePaced), func() (result, error) { return paced(getURL, pause) })
 		if err != nil {
 			return err
 		}
@@ -217,14 +208,7 @@ func run(dur time.Duration, conns, threads, many int) error {
 	}
 	var lots []result
 	for round := range rounds {
-		stopProfile := func() {}
-		if round == 0 {
-			if stopProfile, err = startProfile(cpuProfileMany); err != nil {
-				return err
-			}
-		}
-		res, err := wrk(getURL)
-		stopProfile()
+		res, err := profiled(firstRound(round, cpuProfileMany), func() (result, error) { return wrk(getURL) })
 		if err != nil {
 			return err
 		}
@@ -352,18 +336,31 @@ func rpsList(rs []result) string {
 	return strings.Join(parts, ", ")
 }
 
-func startProfile(path string) (func(), error) {
+// profiled runs run under a CPU profile written to path, or plainly when
+// path is empty.
+func profiled(path string, run func() (result, error)) (result, error) {
 	if path == "" {
-		return func() {}, nil
+		return run()
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, err
+		return result{}, err
 	}
+	defer f.Close()
 	if err := pprof.StartCPUProfile(f); err != nil {
-		return nil, err
+		return result{}, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	defer pprof.StopCPUProfile()
+	return run()
+}
+
+// firstRound is path in round 0 and empty after: profiles cover the first
+// round only.
+func firstRound(round int, path string) string {
+	if round > 0 {
+		return ""
+	}
+	return path
 }
 
 type result struct {

@@ -109,7 +109,10 @@ func run(n, workers int) error {
 	defer stopOff()
 	offURL := offBase + "/" + r.Dev.TenantID + "/oauth2/v2.0/token"
 
-	fmt.Printf("cores: %d, tokens per measurement: %d, HTTPS workers: %d\n", runtime.GOMAXPROCS(0), n, workers)
+	// GOMAXPROCS as the server set it (internal/server/runtime.go): the
+	// ceiling runs one worker per P.
+	fmt.Printf("cores: %d, GOMAXPROCS %d, tokens per measurement: %d, HTTPS workers: %d\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), n, workers)
 	fmt.Printf("preparing %d client assertions (PS256, signed before timing starts)...\n", 2*n)
 	assertions, err := makeAssertions(2*n, sp.ClientID, tokenURL, cert, key)
 	if err != nil {
