@@ -41,7 +41,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TenantID == "" {
 		return nil, errors.New("client: tenant id is empty")
 	}
-	tlsConfig, err := tlsConfigFor(cfg.CAFile)
+	tlsConfig, err := TLSConfig(cfg.CAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +61,9 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// tlsConfigFor trusts caFile's CAs (a PEM bundle) instead of the system
-// roots when caFile is set.
-func tlsConfigFor(caFile string) (*tls.Config, error) {
+// TLSConfig trusts caFile's CAs (a PEM bundle) instead of the system roots
+// when caFile is set: the TLS settings every client of Signet uses.
+func TLSConfig(caFile string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile == "" {
 		return cfg, nil

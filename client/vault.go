@@ -88,7 +88,7 @@ func (v *VaultClient) URL() string { return v.base.String() }
 // APIs: `signet dev` hands out vault URLs like https://kv1.vault.localhost:8446/
 // and a resolver that does not special-case them would fail to find them.
 func vaultHTTPClient(caFile string) (*http.Client, error) {
-	cfg, err := tlsConfigFor(caFile)
+	cfg, err := TLSConfig(caFile)
 	if err != nil {
 		return nil, err
 	}

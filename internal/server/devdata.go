@@ -3,15 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/signet-platform/signet/client"
@@ -166,16 +163,9 @@ func sampleImage() image.Image {
 
 // caClient is an HTTPS client trusting only the PEM bundle at caFile.
 func caClient(caFile string) (*http.Client, error) {
-	pemBytes, err := os.ReadFile(caFile)
+	cfg, err := client.TLSConfig(caFile)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, fmt.Errorf("no certificate in %s", caFile)
-	}
-	return &http.Client{
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
-		Timeout:   30 * time.Second,
-	}, nil
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}, nil
 }
