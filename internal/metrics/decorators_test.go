@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -253,5 +254,20 @@ func TestStoreKeepsGenerationNotifier(t *testing.T) {
 	}
 	if u, ok := m.Store(raw).(interface{ Unwrap() store.Store }); !ok || u.Unwrap() != raw {
 		t.Error("Unwrap does not return the backend")
+	}
+}
+
+// The data-plane counter cache holds one entry per series: records whose
+// fields all fold into "other" share one entry, however many they are.
+func TestDataPlaneCounterCacheIsBounded(t *testing.T) {
+	m := New()
+	for i := range 100 {
+		m.dataPlaneCounter(store.Access{Service: "keyvault", Action: "read", Result: fmt.Sprintf("odd result %d", i),
+			Status: 1000 + i}).Inc()
+	}
+	var n int
+	m.dataPlaneByKey.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("the counter cache holds %d entries for one series, want 1", n)
 	}
 }

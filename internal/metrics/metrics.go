@@ -43,12 +43,17 @@ type dataPlaneKey struct {
 
 // dataPlaneCounter is the data-plane counter of rec's series.
 func (m *Metrics) dataPlaneCounter(rec store.Access) prometheus.Counter {
-	k := dataPlaneKey{rec.Service, rec.Action, rec.Result, rec.Status}
+	// Keyed by the labels (an out-of-range status as 0), so the cache has
+	// one entry per series and grows no further than they do.
+	status := rec.Status
+	if status < 100 || status > 999 { // code's "other"
+		status = 0
+	}
+	k := dataPlaneKey{boundedLabel(rec.Service), boundedLabel(rec.Action), boundedLabel(rec.Result), status}
 	if c, ok := m.dataPlaneByKey.Load(k); ok {
 		return c.(prometheus.Counter)
 	}
-	c := m.dataPlane.WithLabelValues(boundedLabel(rec.Service), boundedLabel(rec.Action),
-		boundedLabel(rec.Result), code(rec.Status))
+	c := m.dataPlane.WithLabelValues(k.service, k.action, k.result, code(status))
 	m.dataPlaneByKey.Store(k, c)
 	return c
 }
