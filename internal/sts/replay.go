@@ -11,9 +11,10 @@ import (
 // marker in the same transaction that records the token's sign-in (the
 // SignInRecorder's StartSignIn), so a token exists if and only if its
 // assertion was spent on it, across every replica, and that commit runs
-// while the token is being signed. Before any RSA work, spending refuses
-// an assertion this process is spending right now or has spent recently,
-// so a replay normally costs no signature. It is a bounded memory, not
+// while the token is being signed. Once the assertion's own signature has
+// checked out and before the token is signed, spending refuses an
+// assertion this process is spending right now or has spent recently, so
+// a replay normally costs no token signature. It is a bounded memory, not
 // the authority: a replay it has forgotten, or one made to another
 // replica, costs a signature and still gets no token.
 

@@ -228,7 +228,7 @@ func (a *Agent) Load() error {
 	}
 	// Nothing reads the CA bundle back (MIRP sends it with every
 	// certificate), but an enrollment without it is incomplete.
-	if _, err := os.ReadFile(filepath.Join(dir, caFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, caFile)); err != nil {
 		return fmt.Errorf("enroll: read CA certificates: %w", err)
 	}
 	var listed []listedIdentity
