@@ -529,38 +529,21 @@ func storedKeys(t *tx, what string, lo, hi int64) (map[int64]map[pageKey]span, e
 // lookup entries against its records.
 func verifyAccess(t *tx) (store.AuditVerification, error) {
 	what := "verify access"
-	head, err := t.lockHead(store.StreamAccess, false)
-	if err != nil {
-		return store.AuditVerification{}, err
-	}
-	out := store.AuditVerification{
-		Stream: store.StreamAccess,
-		Head:   store.AuditCheckpoint{Seq: head.seq, Hash: head.hash},
-		Pruned: store.AuditCheckpoint{Seq: head.prunedSeq, Hash: head.prunedHash},
-	}
-	c := &checker[store.Access]{cs: accessChain, expect: head.prunedSeq + 1, prev: head.prunedHash, head: head}
-	fault, entries, err := walkPages(t, c, what)
-	if err != nil {
-		return out, err
-	}
-	if fault == nil && c.expect <= head.seq {
-		fault = &store.AuditFault{Seq: c.expect, Reason: missing(c.expect, head.seq) + " (the newest)"}
-	}
-	if fault == nil && !bytes.Equal(c.prev, head.hash) {
-		fault = &store.AuditFault{Seq: head.seq, Reason: "the stream's head hash does not match its last record"}
-	}
-	if fault == nil {
+	var entries int64 // the lookup entries the pages call for
+	return verifyStream(t, accessChain, func(c *checker[store.Access]) (*store.AuditFault, error) {
+		fault, n, err := walkPages(t, c, what)
+		entries = n
+		return fault, err
+	}, func() (*store.AuditFault, error) {
 		var stored int64
 		if err := t.queryRow("SELECT COUNT(*) FROM access_keys").Scan(&stored); err != nil {
-			return out, mapErr(err, what)
+			return nil, mapErr(err, what)
 		}
 		if stored != entries {
-			fault = &store.AuditFault{Reason: fmt.Sprintf(
-				"inserted: %d lookup entries belong to no page", stored-entries)}
+			return &store.AuditFault{Reason: fmt.Sprintf("inserted: %d lookup entries belong to no page", stored-entries)}, nil
 		}
-	}
-	out.Checked, out.FirstBad, out.OK = c.checked, fault, fault == nil
-	return out, nil
+		return nil, nil
+	})
 }
 
 // walkPages feeds every page's records to c, in order, until the first

@@ -196,8 +196,36 @@ func missing(from, to int64) string {
 	return fmt.Sprintf("missing: records %d to %d were deleted", from, to)
 }
 
-// verifyChain checks a whole stream.
+// verifyChain checks a whole stream stored a row per record.
 func verifyChain[T any](t *tx, cs chainStream[T]) (store.AuditVerification, error) {
+	return verifyStream(t, cs, func(c *checker[T]) (*store.AuditFault, error) {
+		return walk(t, c, "SELECT "+cs.cols+", "+chainCols+", "+strings.Join(cs.keyCols, ", ")+
+			" FROM "+cs.table+" WHERE seq IS NOT NULL ORDER BY seq")
+	}, func() (*store.AuditFault, error) {
+		// On SQLite seq is the rowid, never NULL: a row inserted without
+		// one was numbered, and the walk judged it.
+		if t.d == sqliteDialect {
+			return nil, nil
+		}
+		var id string
+		err := t.queryRow("SELECT id FROM " + cs.table + " WHERE seq IS NULL ORDER BY time, id LIMIT 1").Scan(&id)
+		switch {
+		case err == nil:
+			return &store.AuditFault{ID: id, Reason: "inserted: record without a sequence number"}, nil
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, nil
+		}
+		return nil, mapErr(err, "verify "+string(cs.stream))
+	})
+}
+
+// verifyStream checks cs's chain from its retention checkpoint to its
+// head: walk feeds the stored records to the checker in order until the
+// first fault; the head must then be reached, and its hash matched; last,
+// if all that holds, finds what the walk cannot see (records outside the
+// chain).
+func verifyStream[T any](t *tx, cs chainStream[T], walk func(*checker[T]) (*store.AuditFault, error),
+	last func() (*store.AuditFault, error)) (store.AuditVerification, error) {
 	head, err := t.lockHead(cs.stream, false)
 	if err != nil {
 		return store.AuditVerification{}, err
@@ -208,8 +236,7 @@ func verifyChain[T any](t *tx, cs chainStream[T]) (store.AuditVerification, erro
 		Pruned: store.AuditCheckpoint{Seq: head.prunedSeq, Hash: head.prunedHash},
 	}
 	c := &checker[T]{cs: cs, expect: head.prunedSeq + 1, prev: head.prunedHash, head: head}
-	fault, err := walk(t, c, "SELECT "+cs.cols+", "+chainCols+", "+strings.Join(cs.keyCols, ", ")+
-		" FROM "+cs.table+" WHERE seq IS NOT NULL ORDER BY seq")
+	fault, err := walk(c)
 	if err != nil {
 		return out, err
 	}
@@ -219,16 +246,9 @@ func verifyChain[T any](t *tx, cs chainStream[T]) (store.AuditVerification, erro
 	if fault == nil && !bytes.Equal(c.prev, head.hash) {
 		fault = &store.AuditFault{Seq: head.seq, Reason: "the stream's head hash does not match its last record"}
 	}
-	// On SQLite seq is the rowid, never NULL: a row inserted without one
-	// was numbered, and the walk above judged it.
-	if fault == nil && t.d != sqliteDialect {
-		var id string
-		err := t.queryRow("SELECT id FROM " + cs.table + " WHERE seq IS NULL ORDER BY time, id LIMIT 1").Scan(&id)
-		switch {
-		case err == nil:
-			fault = &store.AuditFault{ID: id, Reason: "inserted: record without a sequence number"}
-		case !errors.Is(err, sql.ErrNoRows):
-			return out, mapErr(err, "verify "+string(cs.stream))
+	if fault == nil {
+		if fault, err = last(); err != nil {
+			return out, err
 		}
 	}
 	out.Checked, out.FirstBad, out.OK = c.checked, fault, fault == nil
