@@ -473,6 +473,19 @@ type storedPage struct {
 	records     []byte
 }
 
+// decode returns the page's records, or why the page is not what it says
+// it is: a fault of the page from its first record.
+func (p storedPage) decode() ([]store.Access, string) {
+	records, err := decodeAccessPage(p.first, p.records)
+	if err != nil {
+		return nil, "the page from this record does not decode: " + err.Error()
+	}
+	if want := p.first + int64(len(records)) - 1; p.last != want {
+		return nil, fmt.Sprintf("the page from this record says it ends at %d, its records end at %d", p.last, want)
+	}
+	return records, ""
+}
+
 // pagesAfter reads up to pageChunk pages with first_seq > after, in order.
 func pagesAfter(t *tx, what string, after int64) ([]storedPage, error) {
 	rows, err := t.query("SELECT first_seq, last_seq, records FROM access_pages WHERE first_seq > ? ORDER BY first_seq LIMIT ?",
@@ -561,14 +574,9 @@ func walkPages(t *tx, c *checker[store.Access], what string) (*store.AuditFault,
 			return nil, entries, err
 		}
 		for _, p := range pages {
-			records, err := decodeAccessPage(p.first, p.records)
-			if err != nil {
-				return &store.AuditFault{Seq: p.first, Reason: "altered: the page from this record does not decode: " +
-					err.Error()}, entries, nil
-			}
-			if want := p.first + int64(len(records)) - 1; p.last != want {
-				return &store.AuditFault{Seq: p.first, Reason: fmt.Sprintf(
-					"altered: the page from this record says it ends at %d, its records end at %d", p.last, want)}, entries, nil
+			records, bad := p.decode()
+			if bad != "" {
+				return &store.AuditFault{Seq: p.first, Reason: "altered: " + bad}, entries, nil
 			}
 			for _, v := range records {
 				if f := c.check(v, nil); f != nil {
@@ -617,13 +625,9 @@ func pruneAccess(t *tx, before time.Time, limit int) (int, error) {
 			break
 		}
 		for _, p := range pages {
-			records, err := decodeAccessPage(p.first, p.records)
-			if err != nil {
-				return 0, fmt.Errorf("%s: page from record %d: %v: %w", what, p.first, err, ErrAuditChainBroken)
-			}
-			if want := p.first + int64(len(records)) - 1; p.last != want {
-				return 0, fmt.Errorf("%s: page from record %d says it ends at %d, its records end at %d: %w",
-					what, p.first, p.last, want, ErrAuditChainBroken)
+			records, bad := p.decode()
+			if bad != "" {
+				return 0, fmt.Errorf("%s: record %d: altered: %s: %w", what, p.first, bad, ErrAuditChainBroken)
 			}
 			// Records are pruned oldest first in sequence; the first one
 			// kept ends the run, so the kept records stay one unbroken
