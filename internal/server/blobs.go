@@ -11,7 +11,6 @@ import (
 	"github.com/signet-platform/signet/internal/authz"
 	"github.com/signet-platform/signet/internal/blob"
 	"github.com/signet-platform/signet/internal/blob/content"
-	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
 	"github.com/signet-platform/signet/internal/seal"
 	"github.com/signet-platform/signet/internal/store"
@@ -35,15 +34,10 @@ func (r *Running) startBlobs(ctx context.Context, cfg Config, st store.Store, km
 	})
 	r.BlobURL = publicURLs(cfg.PublicHosts, ln.Addr())[0]
 	srv := &blob.Server{
-		Store:   st,
-		Content: &content.Store{Dir: filepath.Join(cfg.DataDir, "blobs")},
-		Seal:    master,
-		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
-			Keys:        km,
-			ValidIssuer: issuerCheck(stsURLs),
-			Audiences:   []string{blob.Audience},
-			Now:         cfg.Now,
-		}},
+		Store:        st,
+		Content:      &content.Store{Dir: filepath.Join(cfg.DataDir, "blobs")},
+		Seal:         master,
+		Verifier:     tokenVerifier(cfg, km, stsURLs, []string{blob.Audience}),
 		Authorizer:   r.Metrics.Authorizer("blob", &authz.CachingAuthorizer{Store: st, Generations: gens}),
 		Access:       rec,
 		LoginURL:     stsURLs[0],

@@ -223,12 +223,7 @@ func Start(ctx context.Context, cfg Config) (_ *Running, err error) {
 		// Like the data planes: verified tokens cached until they expire
 		// (no RSA verify per request), RBAC through the generation-checked
 		// cache.
-		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
-			Keys:        km,
-			ValidIssuer: issuerCheck(stsURLs),
-			Audiences:   ManagementAudiences,
-			Now:         cfg.Now,
-		}},
+		Verifier:   tokenVerifier(cfg, km, stsURLs, ManagementAudiences),
 		Authorizer: r.Metrics.Authorizer("management", &authz.CachingAuthorizer{Store: st, Generations: gens}),
 		Activity:   recorder,
 		Keys:       keyAdmin{km},
@@ -418,6 +413,19 @@ func publicURLs(hosts []string, addr net.Addr) []string {
 		out = append(out, "https://"+net.JoinHostPort(h, port))
 	}
 	return out
+}
+
+// tokenVerifier checks the STS's tokens for audiences, as every service
+// here does: signature by one of the STS's keys, issuer, audience and
+// lifetime, with verified tokens cached until they expire (no RSA verify
+// per request).
+func tokenVerifier(cfg Config, km *keys.Manager, stsURLs, audiences []string) *jwt.CachingVerifier {
+	return &jwt.CachingVerifier{Verifier: &jwt.Verifier{
+		Keys:        km,
+		ValidIssuer: issuerCheck(stsURLs),
+		Audiences:   audiences,
+		Now:         cfg.Now,
+	}}
 }
 
 // issuerCheck accepts the issuers the STS mints: {base}/{tenant}/ (v1) and

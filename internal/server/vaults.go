@@ -11,7 +11,6 @@ import (
 
 	"github.com/signet-platform/signet/internal/audit"
 	"github.com/signet-platform/signet/internal/authz"
-	"github.com/signet-platform/signet/internal/jwt"
 	"github.com/signet-platform/signet/internal/keys"
 	"github.com/signet-platform/signet/internal/seal"
 	"github.com/signet-platform/signet/internal/secrets"
@@ -41,19 +40,14 @@ func (r *Running) startVaults(cfg Config, st store.Store, km *keys.Manager, rec 
 		Store:       st,
 		Authorizer:  &authz.CachingAuthorizer{Store: st, Generations: gens},
 		Generations: gens,
-		Verifier: &jwt.CachingVerifier{Verifier: &jwt.Verifier{
-			Keys:        km,
-			ValidIssuer: issuerCheck(stsURLs),
-			Audiences:   secrets.Audiences(cfg.VaultDNSSuffix, port),
-			Now:         cfg.Now,
-		}},
-		Recorder:   rec,
-		Master:     master,
-		DNSSuffix:  strings.ToLower(cfg.VaultDNSSuffix),
-		PublicPort: port,
-		LoginURL:   stsURLs[0],
-		Now:        cfg.Now,
-		Logger:     cfg.Logger.With("part", "keyvault"),
+		Verifier:    tokenVerifier(cfg, km, stsURLs, secrets.Audiences(cfg.VaultDNSSuffix, port)),
+		Recorder:    rec,
+		Master:      master,
+		DNSSuffix:   strings.ToLower(cfg.VaultDNSSuffix),
+		PublicPort:  port,
+		LoginURL:    stsURLs[0],
+		Now:         cfg.Now,
+		Logger:      cfg.Logger.With("part", "keyvault"),
 	}
 	return r.Vaults, nil
 }
