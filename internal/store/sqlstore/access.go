@@ -79,7 +79,7 @@ type pageWriter struct {
 	t     *tx
 	buf   []byte
 	keys  map[pageKey]span
-	first int64 // seq of the page's first record; 0 when empty
+	first int64 // seq of the page's first record (while n > 0)
 	n     int
 	last  []byte // hash of the last record added
 	// The last record's time and fields, which the next one's are written

@@ -10,10 +10,11 @@ import (
 	"github.com/signet-platform/signet/internal/store"
 )
 
-// maxInsertShift bounds one INSERT to 1<<maxInsertShift rows. Under a Key
-// Vault read load the audit writer appends hundreds of records per
-// transaction, and one statement per record spent as much CPU in
-// database/sql and the driver's per-call work as in SQLite's b-trees.
+// maxInsertShift bounds one INSERT to 1<<maxInsertShift rows. Under load
+// the audit writer appends hundreds of records per transaction (access
+// record IDs and page lookup entries, sign-ins under a token load), and
+// one statement per row spent as much CPU in database/sql and the driver's
+// per-call work as in SQLite's b-trees.
 // 32 rows of at most 20 columns stay far below both engines' parameter
 // limits (SQLite 32766, PostgreSQL 65535).
 const maxInsertShift = 5
